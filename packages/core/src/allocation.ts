@@ -1,0 +1,65 @@
+// allocatedFrom: the limits of child budgets are carved out of a parent budget and may not sum past it.
+import { SpendGuardError } from './errors.js';
+import { instanceName, WILDCARD } from './instance-name.js';
+import { fromMicros } from './money.js';
+import type { Rule } from './rules.js';
+
+export interface Allocation {
+  limit: number;
+  allocated: number;
+  unallocated: number;
+  children: Record<string, number>;
+}
+
+interface MicroAllocation {
+  limit: number;
+  allocated: number;
+  children: Map<string, number>;
+}
+
+function allocationMicros(parent: Rule, rules: readonly Rule[], overrides: Record<string, number>): MicroAllocation {
+  const limit = overrides[parent.id] ?? parent.limit.fallback ?? 0;
+  const children = new Map<string, number>();
+  for (const child of rules) {
+    if (child.allocatedFrom !== parent.id) continue;
+    if (child.per.length === 0) {
+      children.set(child.id, overrides[child.id] ?? child.limit.fallback ?? 0);
+      continue;
+    }
+    for (const [key, micros] of child.limit.byKey) children.set(instanceName(child.id, key), micros);
+    const prefix = `${child.id}:`;
+    for (const [name, micros] of Object.entries(overrides)) {
+      if (name.startsWith(prefix) && name !== instanceName(child.id, WILDCARD)) children.set(name, micros);
+    }
+  }
+  let allocated = 0;
+  for (const micros of children.values()) allocated += micros;
+  return { limit, allocated, children };
+}
+
+export function allocationOf(parent: Rule, rules: readonly Rule[], overrides: Record<string, number>): Allocation {
+  const a = allocationMicros(parent, rules, overrides);
+  const children: Record<string, number> = {};
+  for (const [name, micros] of a.children) children[name] = fromMicros(micros);
+  return {
+    limit: fromMicros(a.limit),
+    allocated: fromMicros(a.allocated),
+    unallocated: fromMicros(Math.max(0, a.limit - a.allocated)),
+    children,
+  };
+}
+
+/** Throws OVER_ALLOCATED when any parent's children sum past its limit under `overrides`. */
+export function assertAllocations(rules: readonly Rule[], overrides: Record<string, number>): void {
+  for (const parent of rules) {
+    if (!rules.some((r) => r.allocatedFrom === parent.id)) continue;
+    const a = allocationMicros(parent, rules, overrides);
+    if (a.allocated > a.limit) {
+      const list = [...a.children].map(([n, m]) => `${n} ${fromMicros(m)}`).join(', ');
+      throw new SpendGuardError(
+        'OVER_ALLOCATED',
+        `budgets allocated from '${parent.id}' sum to ${fromMicros(a.allocated)} (${list}), more than its limit of ${fromMicros(a.limit)}. Lower a child's limit or raise '${parent.id}' first.`,
+      );
+    }
+  }
+}

@@ -1,0 +1,12 @@
+// Spend and reservation ids: unique across processes without a round trip (random prefix + counter).
+import { randomBytes } from 'node:crypto';
+
+export class IdSource {
+  private readonly prefix = randomBytes(8).toString('base64url');
+  private counter = 0;
+
+  next(kind: 'sp' | 'rs'): string {
+    this.counter++;
+    return `${kind}_${this.prefix}${this.counter.toString(36)}`;
+  }
+}

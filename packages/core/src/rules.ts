@@ -1,0 +1,223 @@
+// Budget rules: the user's BudgetDefinitions, validated and compiled into matchers over a spend's attributes.
+import { SpendGuardError } from './errors.js';
+import { escapeValue, instanceKey, instanceName, WILDCARD } from './instance-name.js';
+import { toMicros } from './money.js';
+import { isValidTimezone, PERIOD_UNITS, PeriodClock, type PeriodUnit } from './period.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds.js';
+
+export type Attributes = Record<string, string>;
+
+export interface BudgetDefinition {
+  id: string;
+  limit: number | Record<string, number>;
+  per?: string | string[];
+  where?: Record<string, string | string[]>;
+  period?: PeriodUnit;
+  timezone?: string;
+  anchorDay?: number;
+  enforce?: 'hard' | 'soft';
+  softLimit?: number | Record<string, number>;
+  thresholds?: Partial<Thresholds>;
+  allocatedFrom?: string;
+}
+
+/** A limit given per key: the micro-unit value for each listed key, and for `'*'` if given. */
+export interface KeyedMicros {
+  byKey: Map<string, number>;
+  fallback: number | null;
+}
+
+export interface Rule {
+  readonly id: string;
+  readonly per: readonly string[];
+  readonly where: ReadonlyArray<readonly [string, ReadonlySet<string>]>;
+  readonly hard: boolean;
+  readonly limit: KeyedMicros;
+  readonly softLimit: KeyedMicros | null;
+  readonly thresholds: Thresholds;
+  readonly allocatedFrom?: string;
+  readonly period: PeriodClock;
+  readonly day: PeriodClock;
+  readonly definition: BudgetDefinition;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+const MAX_VALUE_LENGTH = 256;
+
+function configError(message: string): SpendGuardError {
+  return new SpendGuardError('INVALID_CONFIG', message);
+}
+
+/**
+ * Record keys are attribute values for a one-attribute `per`; with several attributes they are the
+ * instance key itself, values joined with ',' (escaped as in instance names).
+ */
+function keyedMicros(ruleId: string, field: string, value: unknown, perCount: number): KeyedMicros {
+  const keyed = perCount > 0;
+  if (typeof value === 'number') {
+    return { byKey: new Map(), fallback: toMicros(value, `budget '${ruleId}' ${field}`) };
+  }
+  if (!keyed || value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw configError(
+      `budget '${ruleId}': ${field} must be a number${keyed ? ' or a record of numbers by attribute value' : ' (a record needs `per`)'}.`,
+    );
+  }
+  const byKey = new Map<string, number>();
+  let fallback: number | null = null;
+  for (const [key, amount] of Object.entries(value as Record<string, unknown>)) {
+    const micros = toMicros(amount as number, `budget '${ruleId}' ${field} for '${key}'`);
+    if (key === WILDCARD) fallback = micros;
+    else byKey.set(perCount === 1 ? escapeValue(key) : key, micros);
+  }
+  return { byKey, fallback };
+}
+
+function thresholdsOf(ruleId: string, given: Partial<Thresholds> | undefined): Thresholds {
+  const t = { ...DEFAULT_THRESHOLDS, ...given };
+  const order = [t.info, t.warning, t.critical, t.exhausted];
+  const valid = order.every((f) => typeof f === 'number' && f > 0 && f <= 1 && Number.isFinite(f));
+  if (!valid || !(t.info < t.warning && t.warning < t.critical && t.critical <= t.exhausted)) {
+    throw configError(
+      `budget '${ruleId}': thresholds must be fractions in (0, 1] with info < warning < critical ≤ exhausted; got ${JSON.stringify(t)}.`,
+    );
+  }
+  return t;
+}
+
+function compileRule(def: BudgetDefinition): Rule {
+  if (def === null || typeof def !== 'object') throw configError('each budget must be an object with an id and a limit.');
+  if (typeof def.id !== 'string' || !ID_PATTERN.test(def.id)) {
+    throw configError(`budget id ${JSON.stringify(def.id)} is invalid: use 1–64 characters from A–Z, a–z, 0–9, '_', '.', '-'.`);
+  }
+  const id = def.id;
+  const per = def.per === undefined ? [] : Array.isArray(def.per) ? def.per : [def.per];
+  if (per.some((p) => typeof p !== 'string' || p.length === 0) || new Set(per).size !== per.length) {
+    throw configError(`budget '${id}': per must name distinct, non-empty attribute names.`);
+  }
+  const where: Array<readonly [string, ReadonlySet<string>]> = [];
+  for (const [attr, allowed] of Object.entries(def.where ?? {})) {
+    const values = Array.isArray(allowed) ? allowed : [allowed];
+    if (values.length === 0 || values.some((v) => typeof v !== 'string')) {
+      throw configError(`budget '${id}': where.${attr} must be a string or a non-empty array of strings.`);
+    }
+    where.push([attr, new Set(values)]);
+  }
+  const unit = def.period ?? 'month';
+  if (!PERIOD_UNITS.includes(unit)) {
+    throw configError(`budget '${id}': period must be one of ${PERIOD_UNITS.join(', ')}; got ${JSON.stringify(unit)}.`);
+  }
+  const timezone = def.timezone ?? 'UTC';
+  if (!isValidTimezone(timezone)) {
+    throw configError(`budget '${id}': timezone ${JSON.stringify(timezone)} is not an IANA time zone (e.g. 'Europe/Berlin').`);
+  }
+  const anchorDay = def.anchorDay ?? 1;
+  if (!Number.isInteger(anchorDay) || anchorDay < 1 || anchorDay > 28) {
+    throw configError(`budget '${id}': anchorDay must be a whole number from 1 to 28; got ${String(anchorDay)}.`);
+  }
+  if (def.anchorDay !== undefined && unit !== 'month') {
+    throw configError(`budget '${id}': anchorDay only applies to period 'month'.`);
+  }
+  const enforce = def.enforce ?? 'hard';
+  if (enforce !== 'hard' && enforce !== 'soft') {
+    throw configError(`budget '${id}': enforce must be 'hard' or 'soft'; got ${JSON.stringify(enforce)}.`);
+  }
+  const limit = wrapAmountError(() => keyedMicros(id, 'limit', def.limit, per.length));
+  const softLimit = def.softLimit === undefined ? null : wrapAmountError(() => keyedMicros(id, 'softLimit', def.softLimit, per.length));
+  return {
+    id,
+    per,
+    where,
+    hard: enforce === 'hard',
+    limit,
+    softLimit,
+    thresholds: thresholdsOf(id, def.thresholds),
+    ...(def.allocatedFrom === undefined ? {} : { allocatedFrom: def.allocatedFrom }),
+    period: new PeriodClock({ unit, timezone, anchorDay }),
+    day: new PeriodClock({ unit: 'day', timezone, anchorDay: 1 }),
+    definition: def,
+  };
+}
+
+/** Amount errors inside a config are config errors: the fix is in the budget definition. */
+function wrapAmountError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SpendGuardError && err.code === 'INVALID_AMOUNT') throw configError(err.message);
+    throw err;
+  }
+}
+
+export function compileRules(definitions: readonly BudgetDefinition[]): Rule[] {
+  if (!Array.isArray(definitions) || definitions.length === 0) {
+    throw configError('budgets must be a non-empty array of budget definitions.');
+  }
+  const rules = definitions.map(compileRule);
+  const byId = new Map<string, Rule>();
+  for (const rule of rules) {
+    if (byId.has(rule.id)) throw configError(`budget id '${rule.id}' is declared twice; ids must be unique.`);
+    byId.set(rule.id, rule);
+  }
+  for (const rule of rules) {
+    if (rule.allocatedFrom === undefined) continue;
+    const parent = byId.get(rule.allocatedFrom);
+    if (!parent) throw configError(`budget '${rule.id}' is allocatedFrom '${rule.allocatedFrom}', which is not declared.`);
+    if (parent.per.length > 0 || parent.allocatedFrom !== undefined) {
+      throw configError(`budget '${rule.id}': allocatedFrom must name a budget without 'per' that is not itself allocated.`);
+    }
+    if (rule.limit.fallback !== null && rule.per.length > 0) {
+      throw configError(
+        `budget '${rule.id}': an allocated budget must list its keys; '*' would allow any number of instances to be carved out of '${parent.id}'.`,
+      );
+    }
+  }
+  return rules;
+}
+
+/** The limit (micro-units) a rule sets for one instance key, or null when none is configured. */
+export function configuredLimit(limits: KeyedMicros, key: string | undefined): number | null {
+  if (key === undefined) return limits.fallback;
+  return limits.byKey.get(key) ?? limits.fallback;
+}
+
+/** The override names a store looks up, most specific first, before the configured limit. */
+export function limitKeys(rule: Rule, key: string | undefined): string[] {
+  return key === undefined ? [rule.id] : [instanceName(rule.id, key), instanceName(rule.id, WILDCARD)];
+}
+
+/** Validates a spend's attributes: a plain object of non-empty strings up to 256 characters. */
+export function validateAttributes(attrs: unknown): asserts attrs is Attributes {
+  if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) {
+    throw new SpendGuardError('INVALID_ATTRIBUTES', 'attrs must be an object of attribute names to string values, e.g. { project: "api" }.');
+  }
+  for (const name in attrs) {
+    const value = (attrs as Record<string, unknown>)[name];
+    if (typeof value !== 'string' || value.length === 0 || value.length > MAX_VALUE_LENGTH) {
+      throw new SpendGuardError(
+        'INVALID_ATTRIBUTES',
+        `attribute '${name}' must be a non-empty string of at most ${MAX_VALUE_LENGTH} characters; got ${JSON.stringify(value)}.`,
+      );
+    }
+  }
+}
+
+/** The instance key of `rule` for a spend, or null when the rule does not apply to it. */
+export function matchRule(rule: Rule, attrs: Attributes): string | undefined | null {
+  for (const [attr, allowed] of rule.where) {
+    const value = attrs[attr];
+    if (value === undefined || !allowed.has(value)) return null;
+  }
+  const per = rule.per;
+  if (per.length === 0) return undefined;
+  if (per.length === 1) {
+    const value = attrs[per[0] as string];
+    return value === undefined ? null : escapeValue(value);
+  }
+  const values: string[] = [];
+  for (const attr of per) {
+    const value = attrs[attr];
+    if (value === undefined) return null;
+    values.push(value);
+  }
+  return instanceKey(values);
+}
