@@ -87,7 +87,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
   function purgeExpired(now: number): void {
     for (let id = expiries.popDue(now); id !== undefined; id = expiries.popDue(now)) {
       const r = reservations.get(id);
-      if (!r || r.state !== 'held') continue;
+      if (r?.state !== 'held') continue;
       r.state = 'expired';
       for (const ref of r.refs) {
         const rec = record(ref, false);
@@ -178,10 +178,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       const totals: Array<InstanceTotals | null> = new Array(refs.length);
       for (let i = 0; i < refs.length; i++) {
         const limit = limits[i] as number | null;
-        totals[i] =
-          limit === null
-            ? null
-            : add(refs[i] as InstanceRef, limit, isReserve ? 0 : req.amount, isReserve ? req.amount : 0);
+        totals[i] = limit === null ? null : add(refs[i] as InstanceRef, limit, isReserve ? 0 : req.amount, isReserve ? req.amount : 0);
       }
       const out: ChargeOutcome = { ok: true, id: req.id, replayed: false, totals };
       if (isReserve) {

@@ -1,7 +1,7 @@
 // createSpendGuard: the public engine. Resolves rules to budget instances, runs one atomic store step
 // per call, and derives every event from the before/after totals that step returned.
 import { EventEmitter } from 'eventemitter3';
-import { allocationOf, assertAllocations, type Allocation } from './allocation.js';
+import { type Allocation, allocationOf, assertAllocations } from './allocation.js';
 import { SpendGuardError } from './errors.js';
 import type { SpendGuardEvents } from './events.js';
 import { IdSource } from './ids.js';
@@ -56,9 +56,7 @@ export type Refusal = {
 };
 
 export type SpendResult = { allowed: true; spendId: string; remaining: Record<string, number> } | Refusal;
-export type ReserveResult =
-  | { allowed: true; reservationId: string; expiresAt: number; remaining: Record<string, number> }
-  | Refusal;
+export type ReserveResult = { allowed: true; reservationId: string; expiresAt: number; remaining: Record<string, number> } | Refusal;
 export interface CommitResult {
   spendId: string;
   actual: number;
@@ -139,7 +137,12 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
     return this.charge('reserve', attrs, estimate, opts) as Promise<ReserveResult>;
   }
 
-  private async charge(kind: 'spend' | 'reserve', attrs: Attributes, amount: number, opts: CallOptions | undefined): Promise<SpendResult | ReserveResult> {
+  private async charge(
+    kind: 'spend' | 'reserve',
+    attrs: Attributes,
+    amount: number,
+    opts: CallOptions | undefined,
+  ): Promise<SpendResult | ReserveResult> {
     this.assertOpen();
     validateAttributes(attrs);
     const micros = toMicros(amount);
@@ -176,7 +179,13 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
         remaining: t ? fromMicros(remainingOf(t)) : 0,
         requested: amount,
       };
-      this.emit('denied', { budget: refusal.budget, reason: refusal.reason, requested: amount, remaining: refusal.remaining, attrs: { ...attrs } });
+      this.emit('denied', {
+        budget: refusal.budget,
+        reason: refusal.reason,
+        requested: amount,
+        remaining: refusal.remaining,
+        attrs: { ...attrs },
+      });
       return refusal;
     }
     const remaining: Record<string, number> = {};
@@ -211,7 +220,10 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
       case 'unknown':
         throw unknownReservation(reservationId);
       case 'released_before':
-        throw new SpendGuardError('UNKNOWN_RESERVATION', `reservation '${reservationId}' was released and cannot be committed. Record the cost with spend() instead.`);
+        throw new SpendGuardError(
+          'UNKNOWN_RESERVATION',
+          `reservation '${reservationId}' was released and cannot be committed. Record the cost with spend() instead.`,
+        );
       case 'committed_before':
         return {
           spendId: outcome.spendId,
@@ -231,7 +243,13 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
         this.emit('overage', { budget: ref.id, reservationId, reserved: fromMicros(reserved), actual: fromMicros(micros) });
       }
     });
-    return { spendId, actual: fromMicros(micros), reserved: fromMicros(reserved), overage: fromMicros(Math.max(0, micros - reserved)), expired: outcome.expired };
+    return {
+      spendId,
+      actual: fromMicros(micros),
+      reserved: fromMicros(reserved),
+      overage: fromMicros(Math.max(0, micros - reserved)),
+      expired: outcome.expired,
+    };
   }
 
   async release(reservationId: string): Promise<void> {
@@ -249,7 +267,10 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
     }
     if (outcome.status === 'unknown') throw unknownReservation(reservationId);
     if (outcome.status === 'committed_before') {
-      throw new SpendGuardError('UNKNOWN_RESERVATION', `reservation '${reservationId}' was already committed; there is nothing left to release.`);
+      throw new SpendGuardError(
+        'UNKNOWN_RESERVATION',
+        `reservation '${reservationId}' was already committed; there is nothing left to release.`,
+      );
     }
   }
 
@@ -283,25 +304,33 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
       const { rule, key } = this.instanceOf(budget);
       const ref = this.refFor(rule, key, now);
       const [t] = await this.read([ref], now);
-      if (!t) throw new SpendGuardError('UNKNOWN_BUDGET', `budget '${budget}' has no limit: its rule lists no limit for '${key}' and no '*'. Set one with setLimit('${rule.id}', amount, key).`);
+      if (!t)
+        throw new SpendGuardError(
+          'UNKNOWN_BUDGET',
+          `budget '${budget}' has no limit: its rule lists no limit for '${key}' and no '*'. Set one with setLimit('${rule.id}', amount, key).`,
+        );
       return statusOf(rule, budget, key, configuredLimit(rule.softLimit ?? EMPTY, key), rule.period.at(now), t, now);
     }
     const names = new Set(this.rules.filter((r) => r.per.length === 0).map((r) => r.id));
     for (const name of await this.fromStore(() => this.store.instances())) {
       const { ruleId, key } = parseInstanceName(name);
       const rule = this.rulesById.get(ruleId);
-      if (rule && (rule.per.length > 0) === (key !== undefined)) names.add(name);
+      if (rule && rule.per.length > 0 === (key !== undefined)) names.add(name);
     }
     const entries = [...names].sort().map((name) => {
       const { ruleId, key } = parseInstanceName(name);
       const rule = this.rulesById.get(ruleId) as Rule;
       return { name, rule, key, ref: this.refFor(rule, key, now) };
     });
-    const totals = await this.read(entries.map((e) => e.ref), now);
+    const totals = await this.read(
+      entries.map((e) => e.ref),
+      now,
+    );
     const statuses: BudgetStatus[] = [];
     entries.forEach((e, i) => {
       const t = totals[i];
-      if (t) statuses.push(statusOf(e.rule, e.name, e.key, configuredLimit(e.rule.softLimit ?? EMPTY, e.key), e.rule.period.at(now), t, now));
+      if (t)
+        statuses.push(statusOf(e.rule, e.name, e.key, configuredLimit(e.rule.softLimit ?? EMPTY, e.key), e.rule.period.at(now), t, now));
     });
     return statuses;
   }
@@ -310,7 +339,10 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
     this.assertOpen();
     const n = options?.periods;
     if (!Number.isInteger(n) || n < 1 || n > MAX_HISTORY_PERIODS) {
-      throw new SpendGuardError('INVALID_CONFIG', `history needs { periods } as a whole number from 1 to ${MAX_HISTORY_PERIODS}; got ${String(n)}.`);
+      throw new SpendGuardError(
+        'INVALID_CONFIG',
+        `history needs { periods } as a whole number from 1 to ${MAX_HISTORY_PERIODS}; got ${String(n)}.`,
+      );
     }
     const { rule } = this.instanceOf(budget);
     const list: Period[] = [rule.period.at(this.clock())];
@@ -337,13 +369,22 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
     const rule = this.ruleOf(ruleId);
     const micros = toMicros(limit, 'limit');
     if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 256)) {
-      throw new SpendGuardError('INVALID_ATTRIBUTES', `setLimit key must be a non-empty attribute value of at most 256 characters; got ${JSON.stringify(key)}.`);
+      throw new SpendGuardError(
+        'INVALID_ATTRIBUTES',
+        `setLimit key must be a non-empty attribute value of at most 256 characters; got ${JSON.stringify(key)}.`,
+      );
     }
     if (rule.per.length === 0 && key !== undefined) {
-      throw new SpendGuardError('UNKNOWN_BUDGET', `budget '${ruleId}' has no 'per', so it has no key '${key}'. Call setLimit('${ruleId}', amount).`);
+      throw new SpendGuardError(
+        'UNKNOWN_BUDGET',
+        `budget '${ruleId}' has no 'per', so it has no key '${key}'. Call setLimit('${ruleId}', amount).`,
+      );
     }
     if (rule.per.length > 0 && key === undefined && rule.allocatedFrom !== undefined) {
-      throw new SpendGuardError('INVALID_CONFIG', `budget '${ruleId}' is allocated from '${rule.allocatedFrom}', so it has no '*' default; name the key: setLimit('${ruleId}', amount, key).`);
+      throw new SpendGuardError(
+        'INVALID_CONFIG',
+        `budget '${ruleId}' is allocated from '${rule.allocatedFrom}', so it has no '*' default; name the key: setLimit('${ruleId}', amount, key).`,
+      );
     }
     const instanceKey = key === undefined ? undefined : rule.per.length === 1 ? escapeValue(key) : key;
     const name = rule.per.length === 0 ? rule.id : instanceName(rule.id, instanceKey ?? WILDCARD);
@@ -353,7 +394,9 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
       assertAllocations(this.rules, { ...snapshot.overrides, [name]: micros });
       const affected = await this.affectedBy(rule, instanceKey);
       const refs = affected.map((k) => this.refFor(rule, k, now));
-      const out = await this.fromStore(() => this.store.setLimit({ name, limit: micros, expectedVersion: snapshot.version, read: refs, now }));
+      const out = await this.fromStore(() =>
+        this.store.setLimit({ name, limit: micros, expectedVersion: snapshot.version, read: refs, now }),
+      );
       if (!out.ok) continue; // another guard changed a limit meanwhile: re-check the allocation
       refs.forEach((ref, i) => {
         const t = out.totals[i];
@@ -400,16 +443,23 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
   private ruleOf(ruleId: string): Rule {
     const rule = typeof ruleId === 'string' ? this.rulesById.get(ruleId) : undefined;
     if (!rule) {
-      throw new SpendGuardError('UNKNOWN_BUDGET', `no budget rule '${String(ruleId)}'; declared rules: ${[...this.rulesById.keys()].join(', ')}.`);
+      throw new SpendGuardError(
+        'UNKNOWN_BUDGET',
+        `no budget rule '${String(ruleId)}'; declared rules: ${[...this.rulesById.keys()].join(', ')}.`,
+      );
     }
     return rule;
   }
 
   private instanceOf(budget: string): { rule: Rule; key?: string } {
-    if (typeof budget !== 'string') throw new SpendGuardError('UNKNOWN_BUDGET', `budget must be an instance name like 'monthly' or 'project:api'; got ${String(budget)}.`);
+    if (typeof budget !== 'string')
+      throw new SpendGuardError(
+        'UNKNOWN_BUDGET',
+        `budget must be an instance name like 'monthly' or 'project:api'; got ${String(budget)}.`,
+      );
     const { ruleId, key } = parseInstanceName(budget);
     const rule = this.ruleOf(ruleId);
-    if ((rule.per.length > 0) !== (key !== undefined) || key === '' || key === WILDCARD) {
+    if (rule.per.length > 0 !== (key !== undefined) || key === '' || key === WILDCARD) {
       const example = rule.per.length > 0 ? `'${rule.id}:<${rule.per.join(',')}>'` : `'${rule.id}'`;
       throw new SpendGuardError('UNKNOWN_BUDGET', `'${budget}' is not an instance of budget '${rule.id}'; name it as ${example}.`);
     }
@@ -508,7 +558,14 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
   ): SpendResult | ReserveResult {
     if (!this.allowOnStoreError || this.journal.full) throw storeUnavailable(err);
     if (kind === 'spend') {
-      this.journalPush({ kind: 'spend', id, instances: resolved.refs, amount: micros, idempotencyKey: idempotencyKey ?? `journal:${id}`, ...(ledger ? { ledger } : {}) });
+      this.journalPush({
+        kind: 'spend',
+        id,
+        instances: resolved.refs,
+        amount: micros,
+        idempotencyKey: idempotencyKey ?? `journal:${id}`,
+        ...(ledger ? { ledger } : {}),
+      });
       return { allowed: true, spendId: id, remaining: {} };
     }
     const expiresAt = now + (ttlMs ?? DEFAULT_TTL_MS);
@@ -516,7 +573,12 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
     return { allowed: true, reservationId: id, expiresAt, remaining: {} };
   }
 
-  private commitLocal(reservationId: string, local: { instances: readonly InstanceRef[]; amount: number; expiresAt: number }, micros: number, now: number): CommitResult {
+  private commitLocal(
+    reservationId: string,
+    local: { instances: readonly InstanceRef[]; amount: number; expiresAt: number },
+    micros: number,
+    now: number,
+  ): CommitResult {
     this.journal.localReservations.delete(reservationId);
     const spendId = this.ids.next('sp');
     this.journalPush({ kind: 'spend', id: spendId, instances: local.instances, amount: micros, idempotencyKey: `journal:${spendId}` });
@@ -565,7 +627,14 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
         }
       } else {
         await this.fromStore(() =>
-          this.store.settle({ action: entry.action, reservationId: entry.reservationId, amount: entry.amount, spendId: entry.spendId, now, retentionMs: this.retentionMs }),
+          this.store.settle({
+            action: entry.action,
+            reservationId: entry.reservationId,
+            amount: entry.amount,
+            spendId: entry.spendId,
+            now,
+            retentionMs: this.retentionMs,
+          }),
         );
       }
       entries.shift();
@@ -581,14 +650,18 @@ const EMPTY = { byKey: new Map<string, number>(), fallback: null };
 
 function positiveInt(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new SpendGuardError('INVALID_CONFIG', `${name} must be a positive whole number; got ${String(value)}.`);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new SpendGuardError('INVALID_CONFIG', `${name} must be a positive whole number; got ${String(value)}.`);
   return value;
 }
 
 function ttlOf(ttlMs: number | undefined): number {
   if (ttlMs === undefined) return DEFAULT_TTL_MS;
   if (!Number.isInteger(ttlMs) || ttlMs <= 0 || ttlMs > MAX_TTL_MS) {
-    throw new SpendGuardError('INVALID_CONFIG', `ttlMs must be a whole number of milliseconds from 1 to ${MAX_TTL_MS}; got ${String(ttlMs)}.`);
+    throw new SpendGuardError(
+      'INVALID_CONFIG',
+      `ttlMs must be a whole number of milliseconds from 1 to ${MAX_TTL_MS}; got ${String(ttlMs)}.`,
+    );
   }
   return ttlMs;
 }
@@ -596,7 +669,10 @@ function ttlOf(ttlMs: number | undefined): number {
 function idempotencyKeyOf(key: string | undefined): string | undefined {
   if (key === undefined) return undefined;
   if (typeof key !== 'string' || key.length === 0 || key.length > 256) {
-    throw new SpendGuardError('INVALID_CONFIG', `idempotencyKey must be a non-empty string of at most 256 characters; got ${JSON.stringify(key)}.`);
+    throw new SpendGuardError(
+      'INVALID_CONFIG',
+      `idempotencyKey must be a non-empty string of at most 256 characters; got ${JSON.stringify(key)}.`,
+    );
   }
   return key;
 }

@@ -1,5 +1,5 @@
 // @spendguard/core: the public API of the rules engine.
-export { type Allocation } from './allocation.js';
+export type { Allocation } from './allocation.js';
 export { isSpendGuardError, SpendGuardError, type SpendGuardErrorCode } from './errors.js';
 export type {
   AlertEvent,
@@ -43,4 +43,4 @@ export type {
   SettleRequest,
   StorageAdapter,
 } from './store.js';
-export { type AlertLevel, DEFAULT_THRESHOLDS, type Level, LEVELS, levelFor, type Thresholds } from './thresholds.js';
+export { type AlertLevel, DEFAULT_THRESHOLDS, LEVELS, type Level, levelFor, type Thresholds } from './thresholds.js';

@@ -188,7 +188,10 @@ export function limitKeys(rule: Rule, key: string | undefined): string[] {
 /** Validates a spend's attributes: a plain object of non-empty strings up to 256 characters. */
 export function validateAttributes(attrs: unknown): asserts attrs is Attributes {
   if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) {
-    throw new SpendGuardError('INVALID_ATTRIBUTES', 'attrs must be an object of attribute names to string values, e.g. { project: "api" }.');
+    throw new SpendGuardError(
+      'INVALID_ATTRIBUTES',
+      'attrs must be an object of attribute names to string values, e.g. { project: "api" }.',
+    );
   }
   for (const name in attrs) {
     const value = (attrs as Record<string, unknown>)[name];

@@ -1,0 +1,4 @@
+import { runConformanceSuite } from '@spendguard/core/testing';
+import { memoryAdapter } from './memory-adapter.js';
+
+runConformanceSuite('memoryAdapter', { create: () => memoryAdapter() });

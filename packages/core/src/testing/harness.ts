@@ -1,0 +1,55 @@
+// What the conformance suite needs from an adapter package, and the guards it builds over one store.
+import { createSpendGuard, type SpendGuard, type SpendGuardOptions } from '../guard.js';
+import type { BudgetDefinition } from '../rules.js';
+import type { StorageAdapter } from '../store.js';
+import { ManualClock } from './manual-clock.js';
+
+export interface ConformanceOptions {
+  /** A fresh, empty store (its own file, key prefix or database). */
+  create: () => StorageAdapter | Promise<StorageAdapter>;
+  /**
+   * Another connection to the store behind `adapter`, as a second process would open it.
+   * Without it, guards share the one adapter object.
+   */
+  connect?: (adapter: StorageAdapter) => StorageAdapter | Promise<StorageAdapter>;
+  /** fast-check runs per property (default 60); lower it for slow stores. */
+  numRuns?: number;
+  /** Per-test timeout in ms (default 60 000). */
+  timeout?: number;
+}
+
+export interface Fixture {
+  clock: ManualClock;
+  store: StorageAdapter;
+  guards: SpendGuard[];
+  guard: SpendGuard;
+  close(): Promise<void>;
+}
+
+export const NOV_2026 = Date.parse('2026-11-10T12:00:00Z');
+
+/** `count` guards with the same budgets over one store (separate connections where the adapter has them). */
+export async function fixture(
+  options: ConformanceOptions,
+  budgets: BudgetDefinition[],
+  count = 1,
+  extra: Partial<SpendGuardOptions> = {},
+  clock = new ManualClock(NOV_2026),
+): Promise<Fixture> {
+  const store = await options.create();
+  const stores: StorageAdapter[] = [store];
+  for (let i = 1; i < count; i++) stores.push(options.connect ? await options.connect(store) : store);
+  const guards = stores.map((s) => createSpendGuard({ store: s, budgets, clock: clock.now, ...extra }));
+  return {
+    clock,
+    store,
+    guards,
+    guard: guards[0] as SpendGuard,
+    async close() {
+      for (const s of new Set(stores)) await s.close();
+    },
+  };
+}
+
+/** Status numbers back to exact micro-units for comparisons. */
+export const micros = (amount: number): number => Math.round(amount * 1e6);

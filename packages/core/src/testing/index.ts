@@ -1,0 +1,22 @@
+// @spendguard/core/testing: the adapter conformance suite. An adapter is done when it passes.
+import { describe } from 'vitest';
+import type { ConformanceOptions } from './harness.js';
+import { limitsSuite } from './suite-limits.js';
+import { periodsSuite } from './suite-periods.js';
+import { propertiesSuite } from './suite-properties.js';
+import { reservationsSuite } from './suite-reservations.js';
+import { spendingSuite } from './suite-spending.js';
+
+export { type ConformanceOptions, type Fixture, fixture, micros } from './harness.js';
+export { ManualClock } from './manual-clock.js';
+
+/** Runs every conformance test against the adapter that `options.create` makes (keyv's test-suite style). */
+export function runConformanceSuite(name: string, options: ConformanceOptions): void {
+  describe(`${name}: spendguard storage-adapter conformance`, () => {
+    spendingSuite(options);
+    reservationsSuite(options);
+    periodsSuite(options);
+    limitsSuite(options);
+    propertiesSuite(options);
+  });
+}

@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the TypeScript sources, not a stale build.
+    alias: [
+      { find: /^@spendguard\/core\/testing$/, replacement: src('./packages/core/src/testing/index.ts') },
+      { find: /^@spendguard\/core$/, replacement: src('./packages/core/src/index.ts') },
+      { find: /^@spendguard\/adapter-memory$/, replacement: src('./packages/adapter-memory/src/index.ts') },
+      { find: /^@spendguard\/adapter-sqlite$/, replacement: src('./packages/adapter-sqlite/src/index.ts') },
+      { find: /^@spendguard\/adapter-redis$/, replacement: src('./packages/adapter-redis/src/index.ts') },
+    ],
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
