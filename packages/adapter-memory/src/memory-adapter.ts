@@ -69,19 +69,8 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
     }
   }
 
-  function record(ref: { id: string; period: string }, create: boolean): PeriodRecord | undefined {
-    let inst = instances.get(ref.id);
-    if (!inst) {
-      if (!create) return undefined;
-      inst = { last: null, periods: new Map() };
-      instances.set(ref.id, inst);
-    }
-    let rec = inst.periods.get(ref.period);
-    if (!rec && create) {
-      rec = { used: 0, reserved: 0, day: '', dayUsed: 0 };
-      inst.periods.set(ref.period, rec);
-    }
-    return rec;
+  function record(ref: { id: string; period: string }): PeriodRecord | undefined {
+    return instances.get(ref.id)?.periods.get(ref.period);
   }
 
   function purgeExpired(now: number): void {
@@ -90,13 +79,14 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       if (r?.state !== 'held') continue;
       r.state = 'expired';
       for (const ref of r.refs) {
-        const rec = record(ref, false);
+        const rec = record(ref);
         if (rec) rec.reserved -= r.amount;
       }
     }
   }
 
   function effectiveLimit(ref: InstanceRef): number | null {
+    if (overrides.size === 0) return ref.limit;
     for (const key of ref.limitKeys) {
       const o = overrides.get(key);
       if (o !== undefined) return o;
@@ -118,14 +108,22 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
   function currentTotals(refs: readonly InstanceRef[]): Array<InstanceTotals | null> {
     return refs.map((ref) => {
       const limit = effectiveLimit(ref);
-      return limit === null ? null : totalsOf(ref, limit, record(ref, false));
+      return limit === null ? null : totalsOf(ref, limit, record(ref));
     });
   }
 
   /** Adds `used` (and `reserved`) to one instance-period and notes a period change. */
   function add(ref: InstanceRef, limit: number, used: number, reserved: number): InstanceTotals {
-    const rec = record(ref, true) as PeriodRecord;
-    const inst = instances.get(ref.id) as InstanceRecord;
+    let inst = instances.get(ref.id);
+    if (!inst) {
+      inst = { last: null, periods: new Map() };
+      instances.set(ref.id, inst);
+    }
+    let rec = inst.periods.get(ref.period);
+    if (!rec) {
+      rec = { used: 0, reserved: 0, day: '', dayUsed: 0 };
+      inst.periods.set(ref.period, rec);
+    }
     let previous: InstanceTotals['previous'];
     if (inst.last === null) inst.last = ref.period;
     else if (ref.period > inst.last) {
@@ -163,27 +161,29 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
         }
       }
       const refs = req.instances;
-      const limits: Array<number | null> = new Array(refs.length);
-      for (let i = 0; i < refs.length; i++) {
+      const n = refs.length;
+      const totals: Array<InstanceTotals | null> = new Array(n);
+      for (let i = 0; i < n; i++) {
         const ref = refs[i] as InstanceRef;
         const limit = effectiveLimit(ref);
-        limits[i] = limit;
         if (!ref.hard || req.force) continue;
-        const rec = record(ref, false);
+        const rec = record(ref);
         if (limit === null || (rec ? rec.used + rec.reserved : 0) + req.amount > limit) {
           return { ok: false, refusedAt: i, missing: limit === null, totals: currentTotals(refs) };
         }
       }
       const isReserve = req.kind === 'reserve';
-      const totals: Array<InstanceTotals | null> = new Array(refs.length);
-      for (let i = 0; i < refs.length; i++) {
-        const limit = limits[i] as number | null;
-        totals[i] = limit === null ? null : add(refs[i] as InstanceRef, limit, isReserve ? 0 : req.amount, isReserve ? req.amount : 0);
+      const used = isReserve ? 0 : req.amount;
+      const reserved = isReserve ? req.amount : 0;
+      for (let i = 0; i < n; i++) {
+        const ref = refs[i] as InstanceRef;
+        const limit = effectiveLimit(ref);
+        totals[i] = limit === null ? null : add(ref, limit, used, reserved);
       }
       const out: ChargeOutcome = { ok: true, id: req.id, replayed: false, totals };
       if (isReserve) {
         const expiresAt = now + (req.ttlMs ?? 0);
-        const held = refs.filter((_, i) => limits[i] !== null);
+        const held = refs.filter((_, i) => totals[i] !== null);
         reservations.set(req.id, { amount: req.amount, refs: held, expiresAt, state: 'held' });
         expiries.push(expiresAt, req.id);
         out.expiresAt = expiresAt;

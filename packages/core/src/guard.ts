@@ -22,7 +22,7 @@ import {
   validateAttributes,
 } from './rules.js';
 import { type BudgetStatus, pacingOf, remainingOf, statusOf } from './status.js';
-import type { ChargeOutcome, InstanceRef, InstanceTotals, LedgerEntry, StorageAdapter } from './store.js';
+import type { ChargeOutcome, ChargeRequest, InstanceRef, InstanceTotals, LedgerEntry, StorageAdapter } from './store.js';
 import { levelFor } from './thresholds.js';
 
 export interface SpendGuardOptions {
@@ -82,10 +82,18 @@ const MAX_TTL_MS = 30 * 86_400_000;
 const MAX_HISTORY_PERIODS = 1000;
 const SET_LIMIT_ATTEMPTS = 20;
 
+interface InstanceParts {
+  id: string;
+  limit: number | null;
+  limitKeys: readonly string[];
+}
+
+/** Instances remembered per rule; past this the cache starts over (keyed rules may have millions). */
+const PARTS_CACHE_LIMIT = 10_000;
+
 interface Resolved {
   refs: InstanceRef[];
   rules: Rule[];
-  periods: Period[];
 }
 
 export class SpendGuard extends EventEmitter<SpendGuardEvents> {
@@ -93,6 +101,7 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
   private readonly rules: Rule[];
   private readonly rulesById = new Map<string, Rule>();
   private readonly steppers = new Map<string, LevelStepper>();
+  private readonly partsCache = new Map<Rule, Map<string, InstanceParts>>();
   private readonly clock: () => number;
   private readonly ids = new IdSource();
   private readonly allowOnStoreError: boolean;
@@ -154,17 +163,11 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
     const ledger = this.store.ledger ? ledgerOf(attrs, opts?.meta) : undefined;
     let outcome: ChargeOutcome;
     try {
-      const pending = this.store.charge({
-        kind,
-        id,
-        instances: resolved.refs,
-        amount: micros,
-        now,
-        retentionMs: this.retentionMs,
-        ...(ttlMs === undefined ? {} : { ttlMs }),
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-        ...(ledger === undefined ? {} : { ledger }),
-      });
+      const request: ChargeRequest = { kind, id, instances: resolved.refs, amount: micros, now, retentionMs: this.retentionMs };
+      if (ttlMs !== undefined) request.ttlMs = ttlMs;
+      if (idempotencyKey !== undefined) request.idempotencyKey = idempotencyKey;
+      if (ledger !== undefined) request.ledger = ledger;
+      const pending = this.store.charge(request);
       outcome = pending instanceof Promise ? await pending : pending;
     } catch (err) {
       return this.chargeOffline(kind, id, resolved, micros, now, ttlMs, idempotencyKey, ledger, err);
@@ -281,7 +284,7 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
     validateAttributes(attrs);
     const micros = toMicros(amount);
     const now = this.clock();
-    const { refs, rules, periods } = this.resolve(attrs, now);
+    const { refs, rules } = this.resolve(attrs, now);
     const totals = await this.read(refs, now);
     const result: CheckResult = { allowed: true, pacing: {} };
     refs.forEach((ref, i) => {
@@ -290,7 +293,10 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
         result.allowed = false;
         result.budget = ref.id;
       }
-      if (t) result.pacing[ref.id] = pacingOf(rules[i] as Rule, periods[i] as Period, t, now);
+      if (t) {
+        const rule = rules[i] as Rule;
+        result.pacing[ref.id] = pacingOf(rule, rule.period.at(now), t, now);
+      }
     });
     return result;
   }
@@ -466,13 +472,34 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
     return key === undefined ? { rule } : { rule, key };
   }
 
+  /**
+   * The per-instance parts of a ref, cached so that every call for one instance passes the same
+   * string objects: stores key maps by them, and a fresh string would be hashed again on each call.
+   */
+  private instanceParts(rule: Rule, key: string | undefined): InstanceParts {
+    let cache = this.partsCache.get(rule);
+    if (!cache) {
+      cache = new Map();
+      this.partsCache.set(rule, cache);
+    }
+    const cacheKey = key ?? '';
+    let parts = cache.get(cacheKey);
+    if (!parts) {
+      if (cache.size >= PARTS_CACHE_LIMIT) cache.clear();
+      parts = { id: instanceName(rule.id, key), limit: configuredLimit(rule.limit, key), limitKeys: limitKeys(rule, key) };
+      cache.set(cacheKey, parts);
+    }
+    return parts;
+  }
+
   private refFor(rule: Rule, key: string | undefined, now: number): InstanceRef {
+    const parts = this.instanceParts(rule, key);
     return {
-      id: key === undefined ? rule.id : `${rule.id}:${key}`,
+      id: parts.id,
       period: rule.period.at(now).key,
       day: rule.day.at(now).key,
-      limit: configuredLimit(rule.limit, key),
-      limitKeys: limitKeys(rule, key),
+      limit: parts.limit,
+      limitKeys: parts.limitKeys,
       hard: rule.hard,
     };
   }
@@ -480,15 +507,13 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
   private resolve(attrs: Attributes, now: number): Resolved {
     const refs: InstanceRef[] = [];
     const rules: Rule[] = [];
-    const periods: Period[] = [];
     for (const rule of this.rules) {
       const key = matchRule(rule, attrs);
       if (key === null) continue;
       refs.push(this.refFor(rule, key, now));
       rules.push(rule);
-      periods.push(rule.period.at(now));
     }
-    return { refs, rules, periods };
+    return { refs, rules };
   }
 
   /** Instances whose level a limit change can move: the named one, or every active one of a rule. */

@@ -6,8 +6,8 @@ export const MAX_AMOUNT = 1e9;
 
 /**
  * Converts a currency amount to micro-units, rounding up to the next micro-unit.
- * The number's shortest decimal form is what the user wrote (0.3, not 0.29999999999999998),
- * so it is read digit by digit: `0.3 * 1e6` would be 300000.00000000006 and round up wrongly.
+ * Otherwise the number's shortest decimal form is what the user wrote, so it is read digit by
+ * digit: `Math.ceil(0.3 * 1e6)` would be 300001, since 0.3 * 1e6 is 300000.00000000006.
  */
 export function toMicros(amount: number, what = 'amount'): number {
   if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0 || amount > MAX_AMOUNT) {
@@ -17,6 +17,11 @@ export function toMicros(amount: number, what = 'amount'): number {
     );
   }
   if (Number.isInteger(amount)) return amount * MICROS_PER_UNIT;
+  // Fast path: within float noise (a few ulps) of a whole micro-unit, the amount is that micro-unit.
+  // This also absorbs noise of computed costs (0.1 + 0.2), which a user means as 0.3.
+  const scaled = amount * MICROS_PER_UNIT;
+  const nearest = Math.round(scaled);
+  if (Math.abs(scaled - nearest) <= Math.max(1, scaled) * 4 * Number.EPSILON) return nearest;
   if (amount < 1e-6) return 1; // exponent notation below 1e-6; any positive dust costs one micro-unit
   const text = amount.toString();
   const dot = text.indexOf('.');

@@ -155,9 +155,9 @@ export function propertiesSuite(options: ConformanceOptions): void {
 
     it('matches a sequential model: all or nothing, periods, run-time limits, idempotency', { timeout }, async () => {
       type SeqOp =
-        | { kind: 'spend'; user: string; amount: number; key?: string }
+        | { kind: 'spend'; user: string; amount: number; key?: string | undefined }
         | { kind: 'advance'; hours: number }
-        | { kind: 'limit'; user?: string; limit: number };
+        | { kind: 'limit'; user?: string | undefined; limit: number };
       const seqArb: fc.Arbitrary<SeqOp> = fc.oneof(
         {
           weight: 6,

@@ -1,0 +1,22 @@
+// Which store the examples run on: `--store memory|sqlite|redis` (default: the embedded default).
+import type { StorageAdapter } from '@spendguard/core';
+import { memoryAdapter } from '@spendguard/adapter-memory';
+
+export type StoreName = 'memory' | 'sqlite' | 'redis';
+
+export function storeArg(argv: string[], fallback: StoreName): StoreName {
+  const i = argv.indexOf('--store');
+  const value = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--store='))?.slice('--store='.length);
+  if (value === undefined) return fallback;
+  if (value !== 'memory' && value !== 'sqlite' && value !== 'redis') throw new Error(`--store must be memory, sqlite or redis; got ${value}`);
+  return value;
+}
+
+export async function openStore(name: StoreName): Promise<{ store: StorageAdapter; where: string }> {
+  switch (name) {
+    case 'memory':
+      return { store: memoryAdapter(), where: 'this process (memory)' };
+    default:
+      throw new Error(`the ${name} store is not built yet`);
+  }
+}
