@@ -10,7 +10,11 @@ export interface Row {
   baseline?: string;
 }
 
-export async function measure(group: string, tasks: Array<{ name: string; batch: number; fn: () => Promise<unknown> }>, time = 2000): Promise<Row[]> {
+export async function measure(
+  group: string,
+  tasks: Array<{ name: string; batch: number; fn: () => Promise<unknown> }>,
+  time = 2000,
+): Promise<Row[]> {
   const bench = new Bench({ time, warmupTime: 300 });
   for (const t of tasks) bench.add(t.name, t.fn);
   await bench.run();

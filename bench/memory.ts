@@ -19,7 +19,11 @@ export async function memoryRows(): Promise<Row[]> {
   const attrs = { project: 'api', model: 'gpt-4.1' };
 
   // The ceiling: what any correct implementation must at least do — check three counters, add to all.
-  const counters = new Map<string, number>([['monthly', 0], ['project:api', 0], ['model:gpt-4.1', 0]]);
+  const counters = new Map<string, number>([
+    ['monthly', 0],
+    ['project:api', 0],
+    ['model:gpt-4.1', 0],
+  ]);
   const keys = ['monthly', 'project:api', 'model:gpt-4.1'];
   const limit = 1e15;
   const bareMap = async (amount: number) => {

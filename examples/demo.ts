@@ -1,5 +1,5 @@
 // The demo: a simulated service that guards a few hundred concurrent LLM calls with spendguard.
-import { createSpendGuard, type BudgetStatus } from '@spendguard/core';
+import { type BudgetStatus, createSpendGuard } from '@spendguard/core';
 import { openStore, storeArg } from './stores.js';
 
 const storeName = storeArg(process.argv, 'memory');
@@ -23,7 +23,9 @@ let userEvents = 0;
 const quiet = (budget: string) => budget.startsWith('user-daily:') && ++userEvents > 0;
 guard.on('alert', (a) => quiet(a.budget) || console.log(`${stamp()} ALERT      ${a.message}`));
 guard.on('transition', (t) => quiet(t.budget) || console.log(`${stamp()} TRANSITION ${t.budget}: ${t.from} → ${t.to}`));
-guard.on('reset', (r) => console.log(`${stamp()} RESET      ${r.budget}: new period ${r.period} (previous ${r.previous.key} used ${r.previous.used})`));
+guard.on('reset', (r) =>
+  console.log(`${stamp()} RESET      ${r.budget}: new period ${r.period} (previous ${r.previous.key} used ${r.previous.used})`),
+);
 guard.on('overage', (o) => console.log(`${stamp()} OVERAGE    ${o.budget}: reserved ${o.reserved}, actual ${o.actual}`));
 let deniedCount = 0;
 guard.on('denied', () => deniedCount++);
@@ -40,7 +42,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PRICES: Record<string, { input: number; output: number }> = {
   'gpt-4.1': { input: 2 / 1e6, output: 8 / 1e6 },
   'gpt-4.1-mini': { input: 0.4 / 1e6, output: 1.6 / 1e6 },
-  'o3': { input: 2 / 1e6, output: 8 / 1e6 },
+  o3: { input: 2 / 1e6, output: 8 / 1e6 },
 };
 
 /** One simulated LLM call: reserve the worst case, "call" the model, commit what it really cost. */
@@ -87,7 +89,9 @@ console.table(
     'forecast end': Number(s.forecast.endOfPeriod.toFixed(0)),
   })),
 );
-console.log(`(${(await guard.status()).filter((s) => s.budget.startsWith('user-daily:')).length} user-daily budgets in use; those near their 5/day allowance shown)`);
+console.log(
+  `(${(await guard.status()).filter((s) => s.budget.startsWith('user-daily:')).length} user-daily budgets in use; those near their 5/day allowance shown)`,
+);
 const total = await guard.status('monthly');
 console.log(`\nmonthly: ${total.used} of ${total.limit} used — never above the hard limit, exact to the micro-dollar.`);
 await guard.close();

@@ -1,6 +1,7 @@
 // Which store the examples run on: `--store memory|sqlite|redis` (default: the embedded default).
-import type { StorageAdapter } from '@spendguard/core';
+
 import { memoryAdapter } from '@spendguard/adapter-memory';
+import type { StorageAdapter } from '@spendguard/core';
 
 export type StoreName = 'memory' | 'sqlite' | 'redis';
 
@@ -8,7 +9,8 @@ export function storeArg(argv: string[], fallback: StoreName): StoreName {
   const i = argv.indexOf('--store');
   const value = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--store='))?.slice('--store='.length);
   if (value === undefined) return fallback;
-  if (value !== 'memory' && value !== 'sqlite' && value !== 'redis') throw new Error(`--store must be memory, sqlite or redis; got ${value}`);
+  if (value !== 'memory' && value !== 'sqlite' && value !== 'redis')
+    throw new Error(`--store must be memory, sqlite or redis; got ${value}`);
   return value;
 }
 

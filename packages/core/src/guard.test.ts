@@ -64,7 +64,13 @@ describe('bad input', () => {
   it.each<[string, unknown]>([
     ['no budgets', []],
     ['a bad id', [{ id: 'has space', limit: 1 }]],
-    ['a duplicate id', [{ id: 'a', limit: 1 }, { id: 'a', limit: 2 }]],
+    [
+      'a duplicate id',
+      [
+        { id: 'a', limit: 1 },
+        { id: 'a', limit: 2 },
+      ],
+    ],
     ['a record limit without per', [{ id: 'a', limit: { x: 1 } }]],
     ['a negative limit', [{ id: 'a', limit: -1 }]],
     ['an unknown period', [{ id: 'a', limit: 1, period: 'fortnight' }]],
@@ -73,7 +79,13 @@ describe('bad input', () => {
     ['thresholds out of order', [{ id: 'a', limit: 1, thresholds: { info: 0.8, warning: 0.5 } }]],
     ['an unknown enforce', [{ id: 'a', limit: 1, enforce: 'maybe' }]],
     ['allocation from an undeclared budget', [{ id: 'a', per: 'p', limit: { x: 1 }, allocatedFrom: 'b' }]],
-    ["a wildcard in an allocated budget", [{ id: 'm', limit: 5 }, { id: 'a', per: 'p', limit: { '*': 1 }, allocatedFrom: 'm' }]],
+    [
+      'a wildcard in an allocated budget',
+      [
+        { id: 'm', limit: 5 },
+        { id: 'a', per: 'p', limit: { '*': 1 }, allocatedFrom: 'm' },
+      ],
+    ],
   ])('refuses a config with %s as INVALID_CONFIG', (_, bad) => {
     expect(() => createSpendGuard({ store: memoryAdapter(), budgets: bad as BudgetDefinition[] })).toThrow(
       expect.objectContaining({ code: 'INVALID_CONFIG' }),

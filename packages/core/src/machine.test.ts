@@ -1,5 +1,5 @@
-import { initialTransition, transition } from 'xstate';
 import { describe, expect, it } from 'vitest';
+import { initialTransition, transition } from 'xstate';
 import { budgetMachine, LevelStepper } from './machine.js';
 import { DEFAULT_THRESHOLDS, levelFor } from './thresholds.js';
 

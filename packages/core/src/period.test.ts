@@ -36,7 +36,15 @@ describe('periods', () => {
   });
 
   it('every instant lies in exactly one period, and consecutive periods tile the timeline', () => {
-    const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata', 'America/Santiago', 'Pacific/Chatham'];
+    const zones = [
+      'UTC',
+      'Europe/Berlin',
+      'America/New_York',
+      'Australia/Lord_Howe',
+      'Asia/Kolkata',
+      'America/Santiago',
+      'Pacific/Chatham',
+    ];
     fc.assert(
       fc.property(
         fc.constantFrom('day', 'week', 'month', 'year') as fc.Arbitrary<PeriodSpec['unit']>,

@@ -1,0 +1,94 @@
+// The SQLite schema: a version table and forward migrations, applied once per file under a write lock.
+import { SpendGuardError } from '@spendguard/core';
+import type { Database } from 'better-sqlite3';
+
+/** Each entry moves the schema from version i to i + 1. Never edit a released one: append. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE spendguard_instances (
+    id TEXT PRIMARY KEY,
+    last_period TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE spendguard_totals (
+    instance TEXT NOT NULL,
+    period TEXT NOT NULL,
+    used INTEGER NOT NULL,
+    reserved INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    day_used INTEGER NOT NULL,
+    PRIMARY KEY (instance, period)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE spendguard_limits (
+    name TEXT PRIMARY KEY,
+    amount INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE spendguard_meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO spendguard_meta (key, value) VALUES ('limits_version', 0), ('contended_until', 0);
+
+  CREATE TABLE spendguard_reservations (
+    id TEXT PRIMARY KEY,
+    amount INTEGER NOT NULL,
+    refs TEXT NOT NULL,
+    ledger TEXT,
+    expires_at INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('held', 'expired', 'committed', 'released')),
+    spend_id TEXT,
+    actual INTEGER,
+    expired INTEGER,
+    forget_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX spendguard_reservations_held ON spendguard_reservations (expires_at) WHERE state = 'held';
+  CREATE INDEX spendguard_reservations_forget ON spendguard_reservations (forget_at) WHERE forget_at IS NOT NULL;
+
+  CREATE TABLE spendguard_idempotency (
+    key TEXT PRIMARY KEY,
+    id TEXT NOT NULL,
+    expires_at INTEGER,
+    forget_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX spendguard_idempotency_forget ON spendguard_idempotency (forget_at);
+
+  CREATE TABLE spendguard_ledger (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('spend', 'commit')),
+    spend_id TEXT NOT NULL,
+    reservation_id TEXT,
+    amount INTEGER NOT NULL,
+    attrs TEXT NOT NULL,
+    meta TEXT
+  );
+  CREATE INDEX spendguard_ledger_at ON spendguard_ledger (at);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+function currentVersion(db: Database): number {
+  db.exec('CREATE TABLE IF NOT EXISTS spendguard_schema (version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT version FROM spendguard_schema').get() as { version: number } | undefined;
+  return row?.version ?? 0;
+}
+
+/** Brings the file to SCHEMA_VERSION; refuses a file written by a newer adapter. */
+export function migrate(db: Database): void {
+  db.transaction(() => {
+    const from = currentVersion(db);
+    if (from > SCHEMA_VERSION) {
+      throw new SpendGuardError(
+        'INVALID_CONFIG',
+        `this SQLite file has spendguard schema version ${from}, newer than ${SCHEMA_VERSION} that this @spendguard/adapter-sqlite knows. Upgrade the package in every process that opens the file.`,
+      );
+    }
+    for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v] as string);
+    if (from === 0) db.prepare('INSERT INTO spendguard_schema (version) VALUES (?)').run(SCHEMA_VERSION);
+    else if (from < SCHEMA_VERSION) db.prepare('UPDATE spendguard_schema SET version = ?').run(SCHEMA_VERSION);
+  }).immediate();
+}
