@@ -1,0 +1,93 @@
+// Several processes, each with its own connection, spend on one SQLite file at once.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createSpendGuard, DEFAULT_THRESHOLDS, LEVELS, levelFor } from '@spendguard/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BUDGETS } from './fixtures/budgets.mjs';
+import { sqliteAdapter } from './sqlite-adapter.js';
+
+const run = promisify(execFile);
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'spendguard-mp-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface WorkerReport {
+  admitted: Array<[string, string, number]>;
+  events: Array<[string, string, string, string?]>;
+}
+
+describe('sqliteAdapter across processes', () => {
+  it('4 processes: no hard limit passed, totals exact, each transition and alert once', { timeout: 120_000 }, async () => {
+    const path = join(dir, 'shared.db');
+    sqliteAdapter({ path }).close(); // create the schema once, as a deployment would
+    const reports = await Promise.all(
+      [0, 1, 2, 3].map(
+        async (i) =>
+          JSON.parse((await run(process.execPath, [fixture('spend-worker.mjs'), path, String(i), '400'])).stdout) as WorkerReport,
+      ),
+    );
+    const expected = new Map<string, number>();
+    const add = (name: string, micros: number) => expected.set(name, (expected.get(name) ?? 0) + micros);
+    for (const r of reports) {
+      for (const [project, model, micros] of r.admitted) {
+        add('total', micros);
+        add(`project:${project}`, micros);
+        add(`model:${model}`, micros);
+      }
+    }
+    const guard = createSpendGuard({ store: sqliteAdapter({ path }), budgets: BUDGETS });
+    const statuses = await guard.status();
+    expect(statuses.map((s) => s.budget).sort()).toEqual(['model:m1', 'model:m2', 'project:a', 'project:b', 'total']);
+    const events = reports.flatMap((r) => r.events);
+    for (const s of statuses) {
+      const used = Math.round(s.used * 1e6);
+      const limit = Math.round(s.limit * 1e6);
+      expect(used).toBeLessThanOrEqual(limit);
+      expect([s.budget, used, s.reserved]).toEqual([s.budget, expected.get(s.budget), 0]);
+      const final = levelFor(used, limit, DEFAULT_THRESHOLDS);
+      const alerts = events.filter((e) => e[0] === 'alert' && e[1] === s.budget).map((e) => e[2]);
+      expect(alerts.sort()).toEqual(LEVELS.slice(1, LEVELS.indexOf(final) + 1).sort());
+      const tos = events.filter((e) => e[0] === 'transition' && e[1] === s.budget).map((e) => e[3]);
+      expect(new Set(tos).size).toBe(tos.length);
+    }
+    // The limits are small enough that the processes fought over the last cents of the projects.
+    for (const p of ['project:a', 'project:b']) expect(statuses.find((s) => s.budget === p)?.percentUsed).toBeGreaterThan(95);
+    await guard.close();
+  });
+
+  it('a process killed mid-burst leaves a file that opens cleanly with exactly the spends that were recorded', {
+    timeout: 60_000,
+  }, async () => {
+    const path = join(dir, 'crash.db');
+    const child = spawn(process.execPath, [fixture('crash-worker.mjs'), path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    const lines = out.split('\n').filter(Boolean);
+    const tried = lines.filter((l) => l.startsWith('try ')).map((l) => l.slice(4));
+    const ok = new Set(lines.filter((l) => l.startsWith('ok ')).map((l) => l.slice(3)));
+    expect(ok.size).toBeGreaterThan(50);
+
+    const store = sqliteAdapter({ path });
+    expect(store.database.pragma('integrity_check', { simple: true })).toBe('ok');
+    const recorded = new Set(store.database.prepare('SELECT key FROM spendguard_idempotency').pluck().all() as string[]);
+    const triedSet = new Set(tried);
+    // Every admitted spend is there; at most the one in flight when the process died is there too.
+    expect([...ok].filter((key) => !recorded.has(key))).toEqual([]);
+    expect(recorded.size - ok.size).toBeGreaterThanOrEqual(0);
+    expect(recorded.size - ok.size).toBeLessThanOrEqual(1);
+    expect([...recorded].filter((key) => !triedSet.has(key))).toEqual([]);
+    const expected = [...recorded].reduce((sum, key) => sum + ((Number(key.slice(1)) % 7) * 1e6 + 1), 0);
+    const guard = createSpendGuard({ store, budgets: [{ id: 'total', limit: 1e6 }] });
+    expect(Math.round((await guard.status('total')).used * 1e6)).toBe(expected);
+    await guard.close();
+  });
+});

@@ -1,0 +1,117 @@
+// What only the SQLite adapter does: migrations, caller-owned databases, the ledger, lock time-outs.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSpendGuard, isSpendGuardError } from '@spendguard/core';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from './schema.js';
+import { sqliteAdapter } from './sqlite-adapter.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'spendguard-sqlite-x-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('sqliteAdapter specifics', () => {
+  it('keeps totals across reopening the file (a second run continues the month)', async () => {
+    const path = join(dir, 'reopen.db');
+    const budgets = [{ id: 'monthly', limit: 100 }];
+    const first = createSpendGuard({ store: sqliteAdapter({ path }), budgets });
+    await first.spend({}, 12.5);
+    await first.close();
+    const second = createSpendGuard({ store: sqliteAdapter({ path }), budgets });
+    await second.spend({}, 0.25);
+    expect((await second.status('monthly')).used).toBe(12.75);
+    await second.close();
+  });
+
+  it('refuses a file written by a newer schema version, and changes nothing in it', () => {
+    const path = join(dir, 'newer.db');
+    sqliteAdapter({ path }).close();
+    const raw = new Database(path);
+    raw.prepare('UPDATE spendguard_schema SET version = ?').run(SCHEMA_VERSION + 1);
+    raw.close();
+    let err: unknown;
+    try {
+      sqliteAdapter({ path });
+    } catch (e) {
+      err = e;
+    }
+    expect(isSpendGuardError(err, 'INVALID_CONFIG')).toBe(true);
+    expect((err as Error).message).toMatch(/newer/);
+    const check = new Database(path);
+    expect(check.prepare('SELECT version FROM spendguard_schema').pluck().get()).toBe(SCHEMA_VERSION + 1);
+    check.close();
+  });
+
+  it('uses a caller-owned database and leaves it open on close', async () => {
+    const db = new Database(join(dir, 'owned.db'));
+    const guard = createSpendGuard({ store: sqliteAdapter({ database: db }), budgets: [{ id: 'm', limit: 5 }] });
+    await guard.spend({}, 1);
+    await guard.close();
+    expect(db.open).toBe(true);
+    expect(db.prepare('SELECT used FROM spendguard_totals').pluck().get()).toBe(1_000_000);
+    db.close();
+  });
+
+  it('keeps a ledger of spends and commits, queryable by day, model and project', async () => {
+    const store = sqliteAdapter({ path: join(dir, 'ledger.db'), ledger: true });
+    let now = Date.parse('2026-11-23T10:00:00Z');
+    const guard = createSpendGuard({ store, budgets: [{ id: 'm', limit: 100 }], clock: () => now });
+    await guard.spend({ model: 'gpt-4.1', project: 'api' }, 1.5, { meta: { tokens: 1200 } });
+    now += 86_400_000;
+    await guard.spend({ model: 'o3', project: 'api' }, 2);
+    const r = await guard.reserve({ model: 'o3', project: 'batch' }, 5);
+    if (!r.allowed) throw new Error('refused');
+    await guard.commit(r.reservationId, 3.25);
+    expect(store.usage({ by: 'day' })).toEqual([
+      { key: '2026-11-23', amount: 1.5, count: 1 },
+      { key: '2026-11-24', amount: 5.25, count: 2 },
+    ]);
+    expect(store.usage({ by: 'model' })).toEqual([
+      { key: 'gpt-4.1', amount: 1.5, count: 1 },
+      { key: 'o3', amount: 5.25, count: 2 },
+    ]);
+    expect(store.usage({ by: 'project', since: Date.parse('2026-11-24T00:00:00Z') })).toEqual([
+      { key: 'api', amount: 2, count: 1 },
+      { key: 'batch', amount: 3.25, count: 1 },
+    ]);
+    expect(store.database.prepare('SELECT meta FROM spendguard_ledger WHERE seq = 1').pluck().get()).toBe('{"tokens":1200}');
+    await guard.close();
+  });
+
+  it('fails with STORE_UNAVAILABLE, recording nothing, when another connection holds the lock too long', async () => {
+    const path = join(dir, 'locked.db');
+    const guard = createSpendGuard({ store: sqliteAdapter({ path, busyTimeoutMs: 200 }), budgets: [{ id: 'm', limit: 5 }] });
+    await guard.spend({}, 1);
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const started = Date.now();
+    await expect(guard.spend({}, 1)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(Date.now() - started).toBeLessThan(2000);
+    other.exec('ROLLBACK');
+    other.close();
+    expect((await guard.status('m')).used).toBe(1);
+    await guard.close();
+  });
+
+  it('with onStoreError: allow, admits while the file is locked and replays exactly once afterwards', async () => {
+    const path = join(dir, 'journal.db');
+    const guard = createSpendGuard({
+      store: sqliteAdapter({ path, busyTimeoutMs: 50 }),
+      budgets: [{ id: 'm', limit: 5 }],
+      onStoreError: 'allow',
+    });
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const r = await guard.spend({}, 2);
+    expect(r.allowed).toBe(true);
+    expect(guard.pendingJournal).toBe(1);
+    other.exec('ROLLBACK');
+    other.close();
+    await guard.flush();
+    await guard.flush();
+    expect(guard.pendingJournal).toBe(0);
+    expect((await guard.status('m')).used).toBe(2);
+    await guard.close();
+  });
+});
