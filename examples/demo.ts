@@ -2,7 +2,7 @@
 import { type BudgetStatus, createSpendGuard } from '@spendguard/core';
 import { openStore, storeArg } from './stores.js';
 
-const storeName = storeArg(process.argv, 'memory');
+const storeName = storeArg(process.argv, 'sqlite');
 const { store, where } = await openStore(storeName);
 
 const guard = createSpendGuard({
@@ -54,7 +54,7 @@ async function llmCall(i: number): Promise<'ok' | 'refused'> {
   const inputTokens = 50_000 + Math.floor(random() * 950_000);
   const maxOutput = 16_000;
   const estimate = inputTokens * price.input + maxOutput * price.output;
-  const r = await guard.reserve({ project, model, user }, estimate, { idempotencyKey: `call-${i}`, meta: { inputTokens } });
+  const r = await guard.reserve({ project, model, user }, estimate, { idempotencyKey: `${RUN}-call-${i}`, meta: { inputTokens } });
   if (!r.allowed) return 'refused';
   await sleep(5 + random() * 40);
   const actual = inputTokens * price.input + Math.floor(random() * maxOutput) * price.output;
@@ -64,6 +64,8 @@ async function llmCall(i: number): Promise<'ok' | 'refused'> {
 
 console.log(`spendguard demo — store: ${where}\n`);
 const CALLS = 400;
+/** Idempotency keys are per run: a retried call within a run counts once, a new run is new calls. */
+const RUN = Date.now().toString(36);
 const outcomes = await Promise.all(Array.from({ length: CALLS }, (_, i) => llmCall(i)));
 const ok = outcomes.filter((o) => o === 'ok').length;
 console.log(`\n${CALLS} concurrent calls: ${ok} made, ${CALLS - ok} refused before they were made (${deniedCount} denied events).`);

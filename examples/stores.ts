@@ -1,6 +1,7 @@
 // Which store the examples run on: `--store memory|sqlite|redis` (default: the embedded default).
-
+import { mkdirSync } from 'node:fs';
 import { memoryAdapter } from '@spendguard/adapter-memory';
+import { sqliteAdapter } from '@spendguard/adapter-sqlite';
 import type { StorageAdapter } from '@spendguard/core';
 
 export type StoreName = 'memory' | 'sqlite' | 'redis';
@@ -18,6 +19,11 @@ export async function openStore(name: StoreName): Promise<{ store: StorageAdapte
   switch (name) {
     case 'memory':
       return { store: memoryAdapter(), where: 'this process (memory)' };
+    case 'sqlite': {
+      mkdirSync('.spendguard', { recursive: true });
+      const path = '.spendguard/demo.db';
+      return { store: sqliteAdapter({ path, ledger: true }), where: `SQLite file ${path} (run again: the month continues)` };
+    }
     default:
       throw new Error(`the ${name} store is not built yet`);
   }

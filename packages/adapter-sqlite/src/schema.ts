@@ -29,7 +29,7 @@ const MIGRATIONS: readonly string[] = [
     key TEXT PRIMARY KEY,
     value INTEGER NOT NULL
   ) WITHOUT ROWID;
-  INSERT INTO spendguard_meta (key, value) VALUES ('limits_version', 0), ('contended_until', 0);
+  INSERT INTO spendguard_meta (key, value) VALUES ('limits_version', 0);
 
   CREATE TABLE spendguard_reservations (
     id TEXT PRIMARY KEY,

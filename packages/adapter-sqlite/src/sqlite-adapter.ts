@@ -19,7 +19,7 @@ import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { type UsageQuery, type UsageRow, usageFrom } from './ledger.js';
 import { migrate } from './schema.js';
 import { prepareStatements } from './statements.js';
-import { isBusy, WriteLock } from './write-lock.js';
+import { isBusy, type WriteLockOptions, withWriteLock } from './write-lock.js';
 
 export interface SqliteAdapterOptions {
   /** Path of the database file; created if missing. */
@@ -67,29 +67,22 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
       cause: err,
     });
   }
-  const lock = new WriteLock({ timeoutMs: options.busyTimeoutMs ?? 5000, courtesyMs: 0.15 });
-  lock.run(() => migrate(db));
+  const lock: WriteLockOptions = { timeoutMs: options.busyTimeoutMs ?? 5000, spinMs: 20 };
+  withWriteLock(lock, () => migrate(db));
   const q = prepareStatements(db);
   const keepLedger = options.ledger === true;
 
   let limitsVersion = -1;
   let overrides = new Map<string, number>();
   let lastSweep = Number.NEGATIVE_INFINITY;
+  const lastPeriods = new Map<string, string>();
 
-  /** Reads the shared flags; reloads run-time limits only when another connection changed them. */
-  function refreshShared(markContention: boolean, now: number): void {
-    let version = 0;
-    for (const row of q.meta.all() as Array<{ key: string; value: number }>) {
-      if (row.key === 'limits_version') version = row.value;
-      else if (row.key === 'contended_until') lock.contendedUntil = row.value;
-    }
+  /** Reloads run-time limits when another connection changed them; frees expired holds. */
+  function refreshShared(now: number): void {
+    const version = q.limitsVersion.get() as number;
     if (version !== limitsVersion) {
       overrides = new Map((q.allLimits.all() as Array<{ name: string; amount: number }>).map((r) => [r.name, r.amount]));
       limitsVersion = version;
-    }
-    if (markContention) {
-      lock.contendedUntil = Date.now() + 1000;
-      q.setMeta.run(lock.contendedUntil, 'contended_until');
     }
     purgeExpired(now);
     if (now - lastSweep >= SWEEP_EVERY_MS) {
@@ -148,12 +141,18 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
       reserved: before.reserved + reserved,
       dayUsed: day === ref.day ? dayUsed : 0,
     };
+    // last_period only moves forward, so when this connection saw it at ref.period there is nothing to do.
+    if (lastPeriods.get(ref.id) === ref.period) return totals;
     const last = q.lastPeriod.get(ref.id) as string | undefined;
     if (last === undefined) q.setLastPeriod.run(ref.id, ref.period);
     else if (ref.period > last) {
       const previous = q.total.get(ref.id, last) as TotalRow | undefined;
       totals.previous = { period: last, used: previous?.used ?? 0 };
       q.setLastPeriod.run(ref.id, ref.period);
+    }
+    if (last === undefined || ref.period >= last) {
+      if (lastPeriods.size >= 10_000) lastPeriods.clear();
+      lastPeriods.set(ref.id, ref.period);
     }
     return totals;
   }
@@ -181,17 +180,15 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
     );
   }
 
+  const transaction = db.transaction((now: number, body: () => unknown) => {
+    refreshShared(now);
+    return body();
+  });
+
   /** One IMMEDIATE transaction, retried fairly while another connection holds the lock. */
   function step<T>(now: number, body: () => T): T {
     try {
-      return lock.run((markContention) =>
-        db
-          .transaction(() => {
-            refreshShared(markContention, now);
-            return body();
-          })
-          .immediate(),
-      );
+      return withWriteLock(lock, () => transaction.immediate(now, body) as T);
     } catch (err) {
       if (err instanceof SpendGuardError) throw err;
       throw new SpendGuardError('STORE_UNAVAILABLE', `the SQLite store failed: ${(err as Error).message}; nothing was recorded.`, {
