@@ -494,10 +494,12 @@ export class SpendGuard extends EventEmitter<SpendGuardEvents> {
 
   private refFor(rule: Rule, key: string | undefined, now: number): InstanceRef {
     const parts = this.instanceParts(rule, key);
+    const period = rule.period.at(now);
     return {
       id: parts.id,
-      period: rule.period.at(now).key,
+      period: period.key,
       day: rule.day.at(now).key,
+      periodEnd: period.key === 'all' ? 0 : period.end,
       limit: parts.limit,
       limitKeys: parts.limitKeys,
       hard: rule.hard,

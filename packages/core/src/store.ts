@@ -9,6 +9,8 @@ export interface InstanceRef {
   readonly period: string;
   /** Day key in the instance's time zone, for the `todayUsed` sub-total. */
   readonly day: string;
+  /** When the period ends (ms), or 0 for a lifetime period: stores that expire old periods count from it. */
+  readonly periodEnd: number;
   /** Configured limit, or null when none is configured for this instance. */
   readonly limit: number | null;
   /** Run-time limit override names to look up first, most specific first; the first present wins. */
@@ -44,7 +46,10 @@ export interface LedgerEntry {
 
 export interface ChargeRequest {
   kind: 'spend' | 'reserve';
-  /** The spend or reservation id, chosen by the core. */
+  /**
+   * The spend or reservation id, chosen by the core, unique per call. A journal replay sends the
+   * original id again: an adapter whose transport may run one call twice dedupes by it.
+   */
   id: string;
   instances: readonly InstanceRef[];
   amount: number;

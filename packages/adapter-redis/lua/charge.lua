@@ -1,0 +1,76 @@
+-- charge: one atomic spend or reserve on every matching budget instance, all or nothing.
+-- KEYS: 1 limits hash, 2 holds zset, 3 op key (this call's id), 4 idempotency key (or the op key again),
+--       5 reservation key
+-- ARGV: 1 prefix, 2 kind, 3 id, 4 amount, 5 force (0/1), 6 ttl ms, 7 retention ms, 8 has idempotency key (0/1),
+--       9 history retention ms, 10… refs
+-- Returns { 1, id, replayed, expiresAt, totals… } or { 0, refusedAt, missing, totals… };
+-- totals per ref: 0 (no limit) or 1, limit, used, usedBefore, reserved, dayUsed, previousPeriod, previousUsed.
+local prefix, kind, id = ARGV[1], ARGV[2], ARGV[3]
+local amount, force, ttl, retention = tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6]), tonumber(ARGV[7])
+local keyed, history_retention = ARGV[8] == '1', tonumber(ARGV[9])
+local refs = decode_refs(10)
+local now = server_now()
+purge(prefix, KEYS[2], now, retention)
+local has_overrides = redis.call('EXISTS', KEYS[1]) == 1
+
+local function current(refs_)
+  local totals = {}
+  for i, ref in ipairs(refs_) do
+    local limit = effective_limit(KEYS[1], has_overrides, ref)
+    if limit then totals[i] = read_totals(prefix, ref, limit) else totals[i] = false end
+  end
+  return totals
+end
+
+-- The same call again (a resend after a lost reply, a journal replay) or a repeated idempotency key.
+local seen = redis.call('GET', KEYS[3])
+if not seen and keyed then seen = redis.call('GET', KEYS[4]) end
+if seen then
+  local sep = string.find(seen, '|', 1, true)
+  return flatten({ 1, string.sub(seen, 1, sep - 1), 1, tonumber(string.sub(seen, sep + 1)) or 0 }, current(refs))
+end
+
+local limits = {}
+for i, ref in ipairs(refs) do
+  local limit = effective_limit(KEYS[1], has_overrides, ref)
+  limits[i] = limit or false
+  if ref[5] == '1' and not force then
+    local missing = limit == nil
+    local refused = missing
+    if not missing then
+      local cur = redis.call('HMGET', totals_key(prefix, ref[1], ref[2]), 'u', 'r')
+      refused = (tonumber(cur[1]) or 0) + (tonumber(cur[2]) or 0) + amount > limit
+    end
+    if refused then
+      local m = 0
+      if missing then m = 1 end
+      return flatten({ 0, i - 1, m }, current(refs))
+    end
+  end
+end
+
+local reserve = kind == 'reserve'
+local used, held = amount, 0
+if reserve then used, held = 0, amount end
+local totals = {}
+local kept = {}
+for i, ref in ipairs(refs) do
+  if limits[i] then
+    totals[i] = add(prefix, ref, limits[i], used, held, history_retention)
+    kept[#kept + 1] = ref
+  else
+    totals[i] = false
+  end
+end
+
+local expires_at = 0
+if reserve then
+  expires_at = now + ttl
+  redis.call('HSET', KEYS[5], 'a', int(amount), 'refs', cjson.encode(kept), 'x', int(expires_at), 's', 'held')
+  redis.call('PEXPIRE', KEYS[5], int(ttl + retention))
+  redis.call('ZADD', KEYS[2], int(expires_at), id)
+end
+local memo = id .. '|' .. int(expires_at)
+redis.call('SET', KEYS[3], memo, 'PX', int(retention))
+if keyed then redis.call('SET', KEYS[4], memo, 'PX', int(retention)) end
+return flatten({ 1, id, 0, expires_at }, totals)

@@ -1,0 +1,119 @@
+-- Shared helpers, prepended to every script. All keys of one guard share the hash tag in `prefix`,
+-- so every script runs in one slot, on a single node or a Redis Cluster.
+-- Amounts are integer micro-units; they are written with int() because Lua 5.1 prints large
+-- numbers in exponent form, which HINCRBY would refuse.
+
+local function int(x)
+  return string.format('%d', x)
+end
+
+-- Time for reservation expiry comes from the server, so many machines need no agreeing clocks.
+local function server_now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function totals_key(prefix, id, period)
+  return prefix .. 't:' .. id .. ':' .. period
+end
+
+-- A ref, as the adapter encodes it: { id, period, day, limit (or false), hard (0/1), periodEnd, limitKeys... }
+local function effective_limit(limits_key, has_overrides, ref)
+  if has_overrides then
+    for i = 7, #ref do
+      local v = redis.call('HGET', limits_key, ref[i])
+      if v then return tonumber(v) end
+    end
+  end
+  if ref[4] == false then return nil end
+  return tonumber(ref[4])
+end
+
+local function read_totals(prefix, ref, limit)
+  local cur = redis.call('HMGET', totals_key(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du')
+  local used = tonumber(cur[1]) or 0
+  local day_used = 0
+  if cur[3] == ref[3] then day_used = tonumber(cur[4]) or 0 end
+  return { limit, used, used, tonumber(cur[2]) or 0, day_used, '', 0 }
+end
+
+-- Adds used and reserved to one instance-period, keeps the day sub-total, refreshes the period's
+-- time to live, and reports a period change once (the step that first touches a new period).
+local function add(prefix, ref, limit, used, reserved, retention)
+  local key = totals_key(prefix, ref[1], ref[2])
+  local cur = redis.call('HMGET', key, 'u', 'r', 'd', 'du')
+  local u = tonumber(cur[1]) or 0
+  local r = tonumber(cur[2]) or 0
+  local d = cur[3] or ''
+  local du = tonumber(cur[4]) or 0
+  if used > 0 then
+    if d == ref[3] then
+      du = du + used
+    elseif ref[3] > d then
+      d = ref[3]
+      du = used
+    end
+  end
+  redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du))
+  local period_end = tonumber(ref[6])
+  if period_end > 0 then redis.call('PEXPIREAT', key, int(period_end + retention)) end
+  local instance_key = prefix .. 'i:' .. ref[1]
+  local last = redis.call('GET', instance_key)
+  local prev_period, prev_used = '', 0
+  if not last then
+    redis.call('SET', instance_key, ref[2])
+    redis.call('SADD', prefix .. 'instances', ref[1])
+  elseif ref[2] > last then
+    prev_period = last
+    prev_used = tonumber(redis.call('HGET', totals_key(prefix, ref[1], last), 'u')) or 0
+    redis.call('SET', instance_key, ref[2])
+  end
+  local day_used = 0
+  if d == ref[3] then day_used = du end
+  return { limit, u + used, u, r + reserved, day_used, prev_period, prev_used }
+end
+
+-- Frees the holds of reservations whose time is up (oldest first, a bounded batch per step).
+local function purge(prefix, holds_key, now, retention)
+  local due = redis.call('ZRANGEBYSCORE', holds_key, '-inf', now, 'LIMIT', 0, 64)
+  for _, id in ipairs(due) do
+    local rkey = prefix .. 'r:' .. id
+    local r = redis.call('HMGET', rkey, 'a', 'refs', 's')
+    if r[3] == 'held' then
+      for _, ref in ipairs(cjson.decode(r[2])) do
+        redis.call('HINCRBY', totals_key(prefix, ref[1], ref[2]), 'r', int(-tonumber(r[1])))
+      end
+      redis.call('HSET', rkey, 's', 'expired')
+      redis.call('PEXPIRE', rkey, int(retention))
+    end
+    redis.call('ZREM', holds_key, id)
+  end
+end
+
+-- Decodes the refs that follow ARGV[first]: a count, then each ref's field count and fields.
+local function decode_refs(first)
+  local refs = {}
+  local n = tonumber(ARGV[first])
+  local at = first + 1
+  for i = 1, n do
+    local width = tonumber(ARGV[at])
+    local ref = {}
+    for j = 1, width do ref[j] = ARGV[at + j] end
+    if ref[4] == '' then ref[4] = false end
+    refs[i] = ref
+    at = at + width + 1
+  end
+  return refs
+end
+
+local function flatten(out, totals)
+  for _, t in ipairs(totals) do
+    if t then
+      out[#out + 1] = 1
+      for _, v in ipairs(t) do out[#out + 1] = v end
+    else
+      out[#out + 1] = 0
+    end
+  end
+  return out
+end

@@ -1,0 +1,197 @@
+// redisAdapter(): budgets in Redis (single node or Cluster) shared by many machines. Every operation
+// that changes totals is one Lua script call: one round trip, atomic in the server.
+import {
+  type ChargeOutcome,
+  type ChargeRequest,
+  type HistoryRequest,
+  type InstanceRef,
+  type LimitsSnapshot,
+  type SetLimitOutcome,
+  type SetLimitRequest,
+  type SettleOutcome,
+  type SettleRequest,
+  SpendGuardError,
+  type StorageAdapter,
+} from '@spendguard/core';
+import type { Cluster, Redis } from 'ioredis';
+import { keysFor } from './keys.js';
+import { decodeStoredRef, decodeTotals, encodeRefs } from './replies.js';
+import { defineScripts, type ScriptName } from './scripts.js';
+
+export interface RedisAdapterOptions {
+  /** An ioredis `Redis` or `Cluster` client that the caller owns (and closes). */
+  client: Redis | Cluster;
+  /** Namespace of every key, used as the hash tag: `{prefix}:…`. Default 'spendguard'. */
+  prefix?: string;
+  /** A call that gets no answer within this time fails with STORE_UNAVAILABLE (ms). Default 2000. */
+  commandTimeoutMs?: number;
+  /** How long a period's totals stay readable after the period ends (ms). Default 2 years. */
+  historyRetentionMs?: number;
+}
+
+const DOWN = new Set(['end', 'close', 'reconnecting']);
+type Reply = unknown[];
+
+export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
+  const client = options?.client;
+  if (!client || typeof (client as Redis).defineCommand !== 'function') {
+    throw new SpendGuardError('INVALID_CONFIG', 'redisAdapter needs { client }: an ioredis Redis or Cluster instance.');
+  }
+  const keys = keysFor(options.prefix ?? 'spendguard');
+  const timeoutMs = options.commandTimeoutMs ?? 2000;
+  const historyRetentionMs = options.historyRetentionMs ?? 2 * 365 * 86_400_000;
+  const scripts = defineScripts(client);
+
+  /**
+   * Sends one command, failing fast while the client is known to be down (nothing is queued then)
+   * and failing after `timeoutMs` when no answer comes. A charge that was sent and timed out may
+   * still run later; it dedupes by its call id, so a journal replay of it counts once.
+   */
+  async function send<T>(what: string, call: () => Promise<T>): Promise<T> {
+    if (DOWN.has(client.status)) {
+      throw new SpendGuardError(
+        'STORE_UNAVAILABLE',
+        `Redis is not connected (${client.status}); nothing was recorded for ${what}. Retry when it is back.`,
+      );
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        call(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new SpendGuardError('STORE_UNAVAILABLE', `Redis did not answer ${what} within ${timeoutMs} ms; retry when it is back.`),
+              ),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } catch (err) {
+      if (err instanceof SpendGuardError) throw err;
+      throw new SpendGuardError('STORE_UNAVAILABLE', `Redis failed on ${what}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  const run = (script: ScriptName, keyList: string[], args: Array<string | number>) =>
+    send(
+      script,
+      () =>
+        (client as unknown as Record<string, (...a: unknown[]) => Promise<Reply>>)[scripts[script]]?.(
+          keyList.length,
+          ...keyList,
+          ...args,
+        ) as Promise<Reply>,
+    );
+
+  return {
+    name: 'redis',
+
+    async charge(req: ChargeRequest): Promise<ChargeOutcome> {
+      const keyed = req.idempotencyKey !== undefined;
+      const reply = await run(
+        'charge',
+        [
+          keys.limits,
+          keys.holds,
+          keys.op(req.id),
+          keyed ? keys.idempotency(req.idempotencyKey as string) : keys.op(req.id),
+          keys.reservation(req.id),
+        ],
+        encodeRefs(req.instances, [
+          keys.prefix,
+          req.kind,
+          req.id,
+          req.amount,
+          req.force ? 1 : 0,
+          req.ttlMs ?? 0,
+          req.retentionMs,
+          keyed ? 1 : 0,
+          historyRetentionMs,
+        ]),
+      );
+      const n = req.instances.length;
+      if (Number(reply[0]) === 1) {
+        const out: ChargeOutcome = {
+          ok: true,
+          id: String(reply[1]),
+          replayed: Number(reply[2]) === 1,
+          totals: decodeTotals(reply, 4, n).totals,
+        };
+        if (req.kind === 'reserve') out.expiresAt = Number(reply[3]);
+        return out;
+      }
+      return { ok: false, refusedAt: Number(reply[1]), missing: Number(reply[2]) === 1, totals: decodeTotals(reply, 3, n).totals };
+    },
+
+    async settle(req: SettleRequest): Promise<SettleOutcome> {
+      const reply = await run(
+        'settle',
+        [keys.reservation(req.reservationId), keys.limits, keys.holds],
+        [keys.prefix, req.action, req.amount, req.spendId, req.retentionMs, historyRetentionMs, req.reservationId],
+      );
+      const status = String(reply[0]);
+      if (status === 'unknown' || status === 'released_before') return { status };
+      if (status === 'committed_before') {
+        return { status, spendId: String(reply[1]), actual: Number(reply[2]), reserved: Number(reply[3]), expired: Number(reply[4]) === 1 };
+      }
+      const instances = JSON.parse(String(reply[3])) as Array<Array<string | false>> | Record<string, never> as Array<
+        Array<string | false>
+      >;
+      const refs = Array.isArray(instances) ? instances.map(decodeStoredRef) : [];
+      return {
+        status: 'applied',
+        reserved: Number(reply[1]),
+        expired: Number(reply[2]) === 1,
+        instances: refs,
+        totals: decodeTotals(reply, 4, refs.length).totals,
+      };
+    },
+
+    async read(refs: readonly InstanceRef[]) {
+      const reply = await run('read', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, 86_400_000]));
+      return decodeTotals(reply, 0, refs.length).totals;
+    },
+
+    async history(req: HistoryRequest): Promise<number[]> {
+      if (req.periods.length === 0) return [];
+      const used = await send('history', () => {
+        const p = client.pipeline();
+        for (const period of req.periods) p.hget(keys.totals(req.id, period), 'u');
+        return p.exec();
+      });
+      return (used ?? []).map(([err, v]) => {
+        if (err) throw new SpendGuardError('STORE_UNAVAILABLE', `Redis failed on history: ${err.message}`, { cause: err });
+        return Number(v ?? 0);
+      });
+    },
+
+    instances: () => send('instances', () => client.smembers(keys.instances)),
+
+    async limits(): Promise<LimitsSnapshot> {
+      const reply = await run('limits', [keys.limits, keys.limitsVersion], []);
+      const flat = reply[1] as string[];
+      const overrides: Record<string, number> = {};
+      for (let i = 0; i < flat.length; i += 2) overrides[flat[i] as string] = Number(flat[i + 1]);
+      return { version: Number(reply[0]), overrides };
+    },
+
+    async setLimit(req: SetLimitRequest): Promise<SetLimitOutcome> {
+      const reply = await run(
+        'set-limit',
+        [keys.limits, keys.limitsVersion, keys.holds],
+        encodeRefs(req.read, [keys.prefix, 86_400_000, req.name, req.limit, req.expectedVersion]),
+      );
+      const n = req.read.length;
+      const limitsBefore = reply.slice(2, 2 + n).map((v) => (v === '' || v === null ? null : Number(v)));
+      return { ok: Number(reply[0]) === 1, version: Number(reply[1]), limitsBefore, totals: decodeTotals(reply, 2 + n, n).totals };
+    },
+
+    close(): void {
+      // The client belongs to the caller.
+    },
+  };
+}

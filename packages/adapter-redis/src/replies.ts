@@ -1,0 +1,48 @@
+// Encoding refs for the scripts and decoding their flat replies into the SPI's shapes.
+import type { InstanceRef, InstanceTotals } from '@spendguard/core';
+
+/** A ref as the scripts read it: count first, then each ref's field count and fields. */
+export function encodeRefs(refs: readonly InstanceRef[], out: Array<string | number>): Array<string | number> {
+  out.push(refs.length);
+  for (const r of refs) {
+    out.push(6 + r.limitKeys.length, r.id, r.period, r.day, r.limit === null ? '' : r.limit, r.hard ? 1 : 0, r.periodEnd, ...r.limitKeys);
+  }
+  return out;
+}
+
+/** A ref stored inside a reservation (cjson array) back into an InstanceRef. */
+export function decodeStoredRef(a: Array<string | false>): InstanceRef {
+  return {
+    id: a[0] as string,
+    period: a[1] as string,
+    day: a[2] as string,
+    limit: a[3] === false || a[3] === '' ? null : Number(a[3]),
+    hard: a[4] === '1',
+    periodEnd: Number(a[5]),
+    limitKeys: a.slice(6) as string[],
+  };
+}
+
+/** Reads `count` totals from `reply` starting at `at`; returns them and the next position. */
+export function decodeTotals(reply: unknown[], at: number, count: number): { totals: Array<InstanceTotals | null>; next: number } {
+  const totals: Array<InstanceTotals | null> = [];
+  let i = at;
+  for (let n = 0; n < count; n++) {
+    if (Number(reply[i++]) === 0) {
+      totals.push(null);
+      continue;
+    }
+    const t: InstanceTotals = {
+      limit: Number(reply[i]),
+      used: Number(reply[i + 1]),
+      usedBefore: Number(reply[i + 2]),
+      reserved: Number(reply[i + 3]),
+      dayUsed: Number(reply[i + 4]),
+    };
+    const previous = reply[i + 5];
+    if (typeof previous === 'string' && previous !== '') t.previous = { period: previous, used: Number(reply[i + 6]) };
+    totals.push(t);
+    i += 7;
+  }
+  return { totals, next: i };
+}
