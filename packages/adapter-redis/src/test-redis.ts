@@ -20,6 +20,7 @@ export async function freePort(): Promise<number> {
 
 export async function answers(url: string): Promise<boolean> {
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  probe.on('error', () => {}); // a refused probe is an answer: no server yet
   try {
     await probe.connect();
     return (await probe.ping()) === 'PONG';
@@ -46,7 +47,7 @@ export async function startPrivateRedis(
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGKILL');
       }),
