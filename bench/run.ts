@@ -1,6 +1,7 @@
 // `pnpm bench [-- --only memory,sqlite,redis]`: prints the benchmark table with ratios measured in one run.
 import { printTable, type Row } from './harness.js';
 import { memoryRows } from './memory.js';
+import { redisRows } from './redis.js';
 import { type FairnessReport, sqliteRows } from './sqlite.js';
 
 const onlyIndex = process.argv.indexOf('--only');
@@ -16,6 +17,7 @@ if (only.has('sqlite')) {
   rows.push(...sqlite.rows);
   fairness = sqlite.fairness;
 }
+if (only.has('redis')) rows.push(...(await redisRows()));
 
 const RATIOS = [
   {
@@ -41,6 +43,20 @@ const RATIOS = [
     to: 'sqlite: spend, 1 process for 7 s',
     target: '≥ 100 %',
   },
+  ...[1, 16, 64].flatMap((n) => [
+    {
+      label: `redis spend / raw Lua ceiling, ${n} in flight`,
+      of: `redis: spend, 3 budgets, ${n} in flight`,
+      to: `redis: raw 3-key Lua check-and-add, ${n} in flight`,
+      target: n === 64 ? '≥ 80 %' : '',
+    },
+    {
+      label: `redis spend / RateLimiterRedis, ${n} in flight`,
+      of: `redis: spend, 3 budgets, ${n} in flight`,
+      to: `redis: rate-limiter-flexible RateLimiterRedis.consume, ${n} in flight`,
+      target: n === 64 ? '≥ 100 %' : '',
+    },
+  ]),
 ];
 
 console.log(`spendguard benchmark — node ${process.version}, ${new Date().toISOString()}\n`);

@@ -2,13 +2,13 @@
 -- KEYS: 1 limits hash, 2 holds zset, 3 op key (this call's id), 4 idempotency key (or the op key again),
 --       5 reservation key
 -- ARGV: 1 prefix, 2 kind, 3 id, 4 amount, 5 force (0/1), 6 ttl ms, 7 retention ms, 8 has idempotency key (0/1),
---       9 history retention ms, 10… refs
+--       9 history retention ms, 10 resend window ms, 11… refs
 -- Returns { 1, id, replayed, expiresAt, totals… } or { 0, refusedAt, missing, totals… };
 -- totals per ref: 0 (no limit) or 1, limit, used, usedBefore, reserved, dayUsed, previousPeriod, previousUsed.
 local prefix, kind, id = ARGV[1], ARGV[2], ARGV[3]
 local amount, force, ttl, retention = tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6]), tonumber(ARGV[7])
-local keyed, history_retention = ARGV[8] == '1', tonumber(ARGV[9])
-local refs = decode_refs(10)
+local keyed, history_retention, resend_window = ARGV[8] == '1', tonumber(ARGV[9]), tonumber(ARGV[10])
+local refs = decode_refs(11)
 local now = server_now()
 purge(prefix, KEYS[2], now, retention)
 local has_overrides = redis.call('EXISTS', KEYS[1]) == 1
@@ -30,7 +30,7 @@ if seen then
   return flatten({ 1, string.sub(seen, 1, sep - 1), 1, tonumber(string.sub(seen, sep + 1)) or 0 }, current(refs))
 end
 
-local limits = {}
+local limits, rows = {}, {}
 for i, ref in ipairs(refs) do
   local limit = effective_limit(KEYS[1], has_overrides, ref)
   limits[i] = limit or false
@@ -38,7 +38,8 @@ for i, ref in ipairs(refs) do
     local missing = limit == nil
     local refused = missing
     if not missing then
-      local cur = redis.call('HMGET', totals_key(prefix, ref[1], ref[2]), 'u', 'r')
+      local cur = fetch(prefix, ref)
+      rows[i] = cur
       refused = (tonumber(cur[1]) or 0) + (tonumber(cur[2]) or 0) + amount > limit
     end
     if refused then
@@ -56,7 +57,7 @@ local totals = {}
 local kept = {}
 for i, ref in ipairs(refs) do
   if limits[i] then
-    totals[i] = add(prefix, ref, limits[i], used, held, history_retention)
+    totals[i] = add(prefix, ref, limits[i], used, held, history_retention, rows[i])
     kept[#kept + 1] = ref
   else
     totals[i] = false
@@ -71,6 +72,7 @@ if reserve then
   redis.call('ZADD', KEYS[2], int(expires_at), id)
 end
 local memo = id .. '|' .. int(expires_at)
-redis.call('SET', KEYS[3], memo, 'PX', int(retention))
+-- The call id is remembered only as long as a resend of this very call can arrive.
+redis.call('SET', KEYS[3], memo, 'PX', int(resend_window))
 if keyed then redis.call('SET', KEYS[4], memo, 'PX', int(retention)) end
 return flatten({ 1, id, 0, expires_at }, totals)

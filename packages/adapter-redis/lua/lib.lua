@@ -37,11 +37,16 @@ local function read_totals(prefix, ref, limit)
   return { limit, used, used, tonumber(cur[2]) or 0, day_used, '', 0 }
 end
 
--- Adds used and reserved to one instance-period, keeps the day sub-total, refreshes the period's
--- time to live, and reports a period change once (the step that first touches a new period).
-local function add(prefix, ref, limit, used, reserved, retention)
+local function fetch(prefix, ref)
+  return redis.call('HMGET', totals_key(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du', 's')
+end
+
+-- Adds used and reserved to one instance-period and keeps the day sub-total. The first write to a
+-- period record also sets its time to live, moves the instance's last-period pointer and reports a
+-- period change (exactly one step sees it); the record then carries 's' and later writes skip that.
+local function add(prefix, ref, limit, used, reserved, retention, cur)
   local key = totals_key(prefix, ref[1], ref[2])
-  local cur = redis.call('HMGET', key, 'u', 'r', 'd', 'du')
+  cur = cur or fetch(prefix, ref)
   local u = tonumber(cur[1]) or 0
   local r = tonumber(cur[2]) or 0
   local d = cur[3] or ''
@@ -54,19 +59,23 @@ local function add(prefix, ref, limit, used, reserved, retention)
       du = used
     end
   end
-  redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du))
-  local period_end = tonumber(ref[6])
-  if period_end > 0 then redis.call('PEXPIREAT', key, int(period_end + retention)) end
-  local instance_key = prefix .. 'i:' .. ref[1]
-  local last = redis.call('GET', instance_key)
   local prev_period, prev_used = '', 0
-  if not last then
-    redis.call('SET', instance_key, ref[2])
-    redis.call('SADD', prefix .. 'instances', ref[1])
-  elseif ref[2] > last then
-    prev_period = last
-    prev_used = tonumber(redis.call('HGET', totals_key(prefix, ref[1], last), 'u')) or 0
-    redis.call('SET', instance_key, ref[2])
+  if cur[5] then
+    redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du))
+  else
+    redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du), 's', '1')
+    local period_end = tonumber(ref[6])
+    if period_end > 0 then redis.call('PEXPIREAT', key, int(period_end + retention)) end
+    local instance_key = prefix .. 'i:' .. ref[1]
+    local last = redis.call('GET', instance_key)
+    if not last then
+      redis.call('SET', instance_key, ref[2])
+      redis.call('SADD', prefix .. 'instances', ref[1])
+    elseif ref[2] > last then
+      prev_period = last
+      prev_used = tonumber(redis.call('HGET', totals_key(prefix, ref[1], last), 'u')) or 0
+      redis.call('SET', instance_key, ref[2])
+    end
   end
   local day_used = 0
   if d == ref[3] then day_used = du end

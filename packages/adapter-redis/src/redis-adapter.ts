@@ -27,6 +27,12 @@ export interface RedisAdapterOptions {
   commandTimeoutMs?: number;
   /** How long a period's totals stay readable after the period ends (ms). Default 2 years. */
   historyRetentionMs?: number;
+  /**
+   * How long each call's id is remembered so that the same call sent again (a client's resend after
+   * a lost reply, a journal replay) counts once (ms). Default 60 000. Longer costs Redis memory:
+   * one small key per call for this long.
+   */
+  resendWindowMs?: number;
 }
 
 const DOWN = new Set(['end', 'close', 'reconnecting']);
@@ -40,6 +46,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
   const keys = keysFor(options.prefix ?? 'spendguard');
   const timeoutMs = options.commandTimeoutMs ?? 2000;
   const historyRetentionMs = options.historyRetentionMs ?? 2 * 365 * 86_400_000;
+  const resendWindowMs = options.resendWindowMs ?? 60_000;
   const scripts = defineScripts(client);
 
   /**
@@ -111,6 +118,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
           req.retentionMs,
           keyed ? 1 : 0,
           historyRetentionMs,
+          resendWindowMs,
         ]),
       );
       const n = req.instances.length;
