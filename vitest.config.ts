@@ -12,6 +12,8 @@ export default defineConfig({
       { find: /^@spendguard\/adapter-memory$/, replacement: src('./packages/adapter-memory/src/index.ts') },
       { find: /^@spendguard\/adapter-sqlite$/, replacement: src('./packages/adapter-sqlite/src/index.ts') },
       { find: /^@spendguard\/adapter-redis$/, replacement: src('./packages/adapter-redis/src/index.ts') },
+      { find: /^@spendguard\/llm\/testing$/, replacement: src('./packages/llm/src/testing/index.ts') },
+      { find: /^@spendguard\/llm$/, replacement: src('./packages/llm/src/index.ts') },
     ],
   },
   test: {

@@ -1,8 +1,10 @@
 // Which store the examples run on: `--store memory|sqlite|redis` (default: the embedded default).
 import { mkdirSync } from 'node:fs';
 import { memoryAdapter } from '@spendguard/adapter-memory';
+import { redisAdapter } from '@spendguard/adapter-redis';
 import { sqliteAdapter } from '@spendguard/adapter-sqlite';
 import type { StorageAdapter } from '@spendguard/core';
+import { Redis } from 'ioredis';
 
 export type StoreName = 'memory' | 'sqlite' | 'redis';
 
@@ -24,7 +26,12 @@ export async function openStore(name: StoreName): Promise<{ store: StorageAdapte
       const path = '.spendguard/demo.db';
       return { store: sqliteAdapter({ path, ledger: true }), where: `SQLite file ${path} (run again: the month continues)` };
     }
-    default:
-      throw new Error(`the ${name} store is not built yet`);
+    case 'redis': {
+      const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+      const client = new Redis(url);
+      const store = redisAdapter({ client, prefix: 'spendguard-demo' });
+      // The demo owns this client: close it with the store.
+      return { store: { ...store, close: () => void client.quit() }, where: `Redis at ${url} (prefix spendguard-demo)` };
+    }
   }
 }

@@ -1,0 +1,97 @@
+// estimateCost (an upper bound before a call) and costOf (the actual cost from a response's usage),
+// both exact in micro-units: token counts times integer micro-dollars per 1M tokens, rounded up once.
+import { fromMicros, SpendGuardError } from '@spendguard/core';
+import { microsPerMillion, type PriceTable, priceOf, prices } from './prices.js';
+import { type ChatMessage, countPromptTokens } from './tokens.js';
+
+export interface EstimateInput {
+  model: string;
+  /** Chat messages (OpenAI or Anthropic shape) to count, or… */
+  messages?: readonly ChatMessage[];
+  /** Anthropic's top-level system prompt, counted with the messages. */
+  system?: unknown;
+  /** …the prompt's token count when the caller knows it. */
+  inputTokens?: number;
+  /** The call's output cap: with it the estimate is a true upper bound. */
+  maxOutputTokens: number;
+}
+
+/** Token counts by how they are billed. */
+export interface TokenCounts {
+  input: number;
+  cachedInput: number;
+  cacheWrite: number;
+  output: number;
+}
+
+function nonNegativeInt(value: unknown, what: string): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new SpendGuardError('INVALID_AMOUNT', `${what} must be a whole number of tokens ≥ 0; got ${String(value)}.`);
+  }
+  return value;
+}
+
+/** The cost of token counts at a model's prices, in micro-dollars (rounded up). */
+export function costMicros(model: string, counts: TokenCounts, table: PriceTable = prices): number {
+  const p = priceOf(model, table);
+  const numerator =
+    counts.input * microsPerMillion(p.input) +
+    counts.cachedInput * microsPerMillion(p.cachedInput) +
+    counts.cacheWrite * microsPerMillion(p.cacheWrite ?? p.input) +
+    counts.output * microsPerMillion(p.output);
+  return Math.ceil(numerator / 1e6);
+}
+
+/** An upper bound of a call's cost, before it is made (currency units). */
+export function estimateCost(input: EstimateInput, table: PriceTable = prices): number {
+  const p = priceOf(input.model, table);
+  const prompt =
+    input.inputTokens !== undefined
+      ? nonNegativeInt(input.inputTokens, 'inputTokens')
+      : countPromptTokens(p.provider, input.model, input.messages ?? [], input.system);
+  const output = nonNegativeInt(input.maxOutputTokens, 'maxOutputTokens');
+  // Uncached input at the full price: the cache discount is not known before the call.
+  return fromMicros(costMicros(input.model, { input: prompt, cachedInput: 0, cacheWrite: 0, output }, table));
+}
+
+/** The usage object of an OpenAI chat completion, an OpenAI response, or an Anthropic message. */
+export type Usage = Record<string, unknown>;
+
+/** Splits a response's usage into billed token counts, by the shape the provider reports. */
+export function tokenCounts(usage: Usage): TokenCounts {
+  if (!usage || typeof usage !== 'object') throw new SpendGuardError('INVALID_AMOUNT', 'usage must be the usage object of a response.');
+  const n = (v: unknown, what: string) => nonNegativeInt(v, `usage.${what}`);
+  if ('prompt_tokens' in usage) {
+    // OpenAI chat completions: cached tokens are part of prompt_tokens; reasoning tokens of completion_tokens.
+    const cached = n((usage.prompt_tokens_details as Usage | undefined)?.cached_tokens, 'prompt_tokens_details.cached_tokens');
+    return {
+      input: n(usage.prompt_tokens, 'prompt_tokens') - cached,
+      cachedInput: cached,
+      cacheWrite: 0,
+      output: n(usage.completion_tokens, 'completion_tokens'),
+    };
+  }
+  if ('input_tokens_details' in usage || 'output_tokens_details' in usage || 'total_tokens' in usage) {
+    // OpenAI responses: cached tokens are part of input_tokens; reasoning tokens of output_tokens.
+    const cached = n((usage.input_tokens_details as Usage | undefined)?.cached_tokens, 'input_tokens_details.cached_tokens');
+    return {
+      input: n(usage.input_tokens, 'input_tokens') - cached,
+      cachedInput: cached,
+      cacheWrite: 0,
+      output: n(usage.output_tokens, 'output_tokens'),
+    };
+  }
+  // Anthropic messages: input_tokens excludes the cache reads and writes, which are reported apart.
+  return {
+    input: n(usage.input_tokens, 'input_tokens'),
+    cachedInput: n(usage.cache_read_input_tokens, 'cache_read_input_tokens'),
+    cacheWrite: n(usage.cache_creation_input_tokens, 'cache_creation_input_tokens'),
+    output: n(usage.output_tokens, 'output_tokens'),
+  };
+}
+
+/** The actual cost of a call from its response's usage (currency units, exact to the micro-unit). */
+export function costOf(input: { model: string; usage: Usage }, table: PriceTable = prices): number {
+  return fromMicros(costMicros(input.model, tokenCounts(input.usage), table));
+}

@@ -1,0 +1,248 @@
+// A fake OpenAI- and Anthropic-compatible HTTP server on loopback, for tests and the demo: realistic
+// bodies, server-sent-event streams, usage, and the errors the real APIs return. Models whose name
+// starts with 'fail-' answer with an error: fail-quota, fail-rate, fail-500, fail-overloaded, fail-credit.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+export interface FakeUsage {
+  promptTokens: number;
+  cachedTokens: number;
+  cacheWriteTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+}
+
+export interface FakeLlmServer {
+  url: string;
+  /** Base URL for the OpenAI SDK (`${url}/v1`). */
+  openaiBaseURL: string;
+  /** Base URL for the Anthropic SDK. */
+  anthropicBaseURL: string;
+  /** Every request body received, in order. */
+  requests: Array<{ path: string; body: Record<string, unknown> }>;
+  usage: FakeUsage;
+  close(): Promise<void>;
+}
+
+const DEFAULT_USAGE: FakeUsage = {
+  promptTokens: 1200,
+  cachedTokens: 200,
+  cacheWriteTokens: 100,
+  completionTokens: 300,
+  reasoningTokens: 100,
+};
+const TEXT = ['Budgets ', 'keep ', 'spend ', 'in ', 'check.'];
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function sse(res: ServerResponse, events: Array<{ event?: string; data: unknown }>, done = false): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  for (const e of events) res.write(`${e.event ? `event: ${e.event}\n` : ''}data: ${JSON.stringify(e.data)}\n\n`);
+  if (done) res.write('data: [DONE]\n\n');
+  res.end();
+}
+
+function openaiError(res: ServerResponse, model: string): boolean {
+  if (model === 'fail-quota') {
+    json(res, 429, {
+      error: {
+        message: 'You exceeded your current quota, please check your plan and billing details.',
+        type: 'insufficient_quota',
+        param: null,
+        code: 'insufficient_quota',
+      },
+    });
+  } else if (model === 'fail-rate') {
+    json(
+      res,
+      429,
+      { error: { message: 'Rate limit reached for requests', type: 'requests', param: null, code: 'rate_limit_exceeded' } },
+      { 'x-ratelimit-reset-requests': '1s', 'x-ratelimit-reset-tokens': '6m0s' },
+    );
+  } else if (model === 'fail-500') {
+    json(res, 500, {
+      error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null },
+    });
+  } else return false;
+  return true;
+}
+
+function anthropicError(res: ServerResponse, model: string): boolean {
+  const error = (status: number, type: string, message: string, headers: Record<string, string> = {}) =>
+    json(res, status, { type: 'error', error: { type, message } }, { 'request-id': 'req_fake', ...headers });
+  if (model === 'fail-overloaded') error(529, 'overloaded_error', 'Overloaded');
+  else if (model === 'fail-rate')
+    error(429, 'rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit', { 'retry-after': '7' });
+  else if (model === 'fail-credit')
+    error(
+      400,
+      'invalid_request_error',
+      'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.',
+    );
+  else return false;
+  return true;
+}
+
+function chat(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage): void {
+  const model = String(body.model);
+  if (openaiError(res, model)) return;
+  const created = Math.floor(Date.now() / 1000);
+  const usage = {
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.promptTokens + u.completionTokens,
+    prompt_tokens_details: { cached_tokens: u.cachedTokens, audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: u.reasoningTokens,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
+  };
+  if (body.stream !== true) {
+    json(res, 200, {
+      id: 'chatcmpl-fake',
+      object: 'chat.completion',
+      created,
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: TEXT.join(''), refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      usage,
+    });
+    return;
+  }
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+    data: { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created, model, choices, ...extra },
+  });
+  const events = [
+    chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]),
+    ...TEXT.map((t) => chunk([{ index: 0, delta: { content: t }, finish_reason: null }])),
+    chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]),
+  ];
+  if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) events.push(chunk([], { usage }));
+  sse(res, events, true);
+}
+
+function responses(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage): void {
+  const model = String(body.model);
+  if (openaiError(res, model)) return;
+  const base = {
+    id: 'resp_fake',
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    model,
+    error: null,
+    incomplete_details: null,
+  };
+  const usage = {
+    input_tokens: u.promptTokens,
+    input_tokens_details: { cached_tokens: u.cachedTokens },
+    output_tokens: u.completionTokens,
+    output_tokens_details: { reasoning_tokens: u.reasoningTokens },
+    total_tokens: u.promptTokens + u.completionTokens,
+  };
+  const output = [
+    {
+      type: 'message',
+      id: 'msg_fake',
+      status: 'completed',
+      role: 'assistant',
+      content: [{ type: 'output_text', text: TEXT.join(''), annotations: [] }],
+    },
+  ];
+  if (body.stream !== true) {
+    json(res, 200, { ...base, status: 'completed', output, usage });
+    return;
+  }
+  let seq = 0;
+  sse(res, [
+    {
+      event: 'response.created',
+      data: { type: 'response.created', sequence_number: seq++, response: { ...base, status: 'in_progress', output: [], usage: null } },
+    },
+    ...TEXT.map((delta) => ({
+      event: 'response.output_text.delta',
+      data: { type: 'response.output_text.delta', sequence_number: seq++, item_id: 'msg_fake', output_index: 0, content_index: 0, delta },
+    })),
+    {
+      event: 'response.completed',
+      data: { type: 'response.completed', sequence_number: seq++, response: { ...base, status: 'completed', output, usage } },
+    },
+  ]);
+}
+
+function messages(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage): void {
+  const model = String(body.model);
+  if (anthropicError(res, model)) return;
+  const usage = {
+    input_tokens: u.promptTokens,
+    cache_creation_input_tokens: u.cacheWriteTokens,
+    cache_read_input_tokens: u.cachedTokens,
+    output_tokens: u.completionTokens,
+  };
+  const message = { id: 'msg_fake', type: 'message', role: 'assistant', model };
+  if (body.stream !== true) {
+    json(res, 200, { ...message, content: [{ type: 'text', text: TEXT.join('') }], stop_reason: 'end_turn', stop_sequence: null, usage });
+    return;
+  }
+  sse(res, [
+    {
+      event: 'message_start',
+      data: {
+        type: 'message_start',
+        message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } },
+      },
+    },
+    { event: 'content_block_start', data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } },
+    ...TEXT.map((text) => ({
+      event: 'content_block_delta',
+      data: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } },
+    })),
+    { event: 'content_block_stop', data: { type: 'content_block_stop', index: 0 } },
+    {
+      event: 'message_delta',
+      data: {
+        type: 'message_delta',
+        delta: { stop_reason: 'end_turn', stop_sequence: null },
+        usage: { output_tokens: u.completionTokens },
+      },
+    },
+    { event: 'message_stop', data: { type: 'message_stop' } },
+  ]);
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+export async function startFakeLlmServer(usage: Partial<FakeUsage> = {}): Promise<FakeLlmServer> {
+  const requests: FakeLlmServer['requests'] = [];
+  const u: FakeUsage = { ...DEFAULT_USAGE, ...usage };
+  const server: Server = createServer((req, res) => {
+    readBody(req)
+      .then((body) => {
+        const path = (req.url ?? '').split('?')[0] as string;
+        requests.push({ path, body });
+        if (path === '/v1/chat/completions') chat(res, body, u);
+        else if (path === '/v1/responses') responses(res, body, u);
+        else if (path === '/v1/messages') messages(res, body, u);
+        else json(res, 404, { error: { message: `no route ${path}`, type: 'invalid_request_error' } });
+      })
+      .catch((err: Error) => json(res, 400, { error: { message: err.message, type: 'invalid_request_error' } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    openaiBaseURL: `${url}/v1`,
+    anthropicBaseURL: url,
+    requests,
+    usage: u,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,124 @@
+// withBudget: wraps an official OpenAI or Anthropic client so that every model call reserves its
+// estimated cost first, commits the real cost from the response's usage, and releases on failure.
+import type { Attributes, Refusal, SpendGuard } from '@spendguard/core';
+import { BudgetExceededError } from './budget-exceeded-error.js';
+import { costOf, estimateCost, type Usage } from './cost.js';
+import { canonicalModel, type PriceTable, prices } from './prices.js';
+import { type ApiKind, StreamUsage, watchStream } from './stream-usage.js';
+import type { ChatMessage } from './tokens.js';
+
+type Params = Record<string, unknown>;
+
+export interface WithBudgetOptions {
+  guard: SpendGuard;
+  /** Attributes of every call (project, user…), or a function of the call's params. The model is added. */
+  attrs: Attributes | ((params: Params) => Attributes);
+  /** Returned instead of calling when a budget refuses: a value, or a function of the refusal. */
+  fallback?: unknown | ((refusal: Refusal, params: Params) => unknown);
+  /** The price table; default `prices`. */
+  prices?: PriceTable;
+  /**
+   * The output cap assumed when an OpenAI call sets none. Set max_tokens / max_output_tokens on calls
+   * for a true upper bound: without one, a call can cost more than it reserved (reported as overage).
+   */
+  defaultMaxOutputTokens?: number;
+  /** How long a reservation holds while the call runs (ms). */
+  ttlMs?: number;
+}
+
+/** Methods that make a paid call, by their path on the client. */
+const GUARDED: Record<string, ApiKind> = {
+  'chat.completions.create': 'openai-chat',
+  'responses.create': 'openai-responses',
+  'messages.create': 'anthropic',
+};
+const PATHS = new Set(Object.keys(GUARDED).flatMap((p) => p.split('.').map((_, i, a) => a.slice(0, i + 1).join('.'))));
+
+function promptOf(kind: ApiKind, params: Params): { messages: ChatMessage[]; system?: unknown } {
+  if (kind === 'openai-responses') {
+    const input = params.input;
+    const messages = typeof input === 'string' ? [{ role: 'user', content: input }] : ((input as ChatMessage[] | undefined) ?? []);
+    return params.instructions === undefined ? { messages } : { messages, system: params.instructions };
+  }
+  const messages = (params.messages as ChatMessage[] | undefined) ?? [];
+  return params.system === undefined ? { messages } : { messages, system: params.system };
+}
+
+function maxOutputOf(kind: ApiKind, params: Params): number | undefined {
+  const v =
+    kind === 'anthropic'
+      ? params.max_tokens
+      : kind === 'openai-chat'
+        ? (params.max_completion_tokens ?? params.max_tokens)
+        : params.max_output_tokens;
+  return typeof v === 'number' ? v : undefined;
+}
+
+export function withBudget<C extends object>(client: C, options: WithBudgetOptions): C {
+  const { guard } = options;
+  const table = options.prices ?? prices;
+  const defaultMax = options.defaultMaxOutputTokens ?? 4096;
+
+  async function guarded(
+    kind: ApiKind,
+    create: (params: Params, requestOptions?: unknown) => Promise<unknown>,
+    params: Params,
+    requestOptions?: unknown,
+  ) {
+    const model = String(params.model);
+    const prompt = promptOf(kind, params);
+    const estimate = estimateCost({ model, ...prompt, maxOutputTokens: maxOutputOf(kind, params) ?? defaultMax }, table);
+    const base = typeof options.attrs === 'function' ? options.attrs(params) : options.attrs;
+    const attrs = { ...base, model: canonicalModel(model, table) ?? model };
+    const r = await guard.reserve(attrs, estimate, options.ttlMs === undefined ? undefined : { ttlMs: options.ttlMs });
+    if (!r.allowed) {
+      if ('fallback' in options)
+        return typeof options.fallback === 'function'
+          ? (options.fallback as (r: Refusal, p: Params) => unknown)(r, params)
+          : options.fallback;
+      throw new BudgetExceededError(r);
+    }
+    const sent =
+      kind === 'openai-chat' &&
+      params.stream === true &&
+      (params.stream_options as { include_usage?: boolean } | undefined)?.include_usage !== true
+        ? { ...params, stream_options: { ...(params.stream_options as object | undefined), include_usage: true } }
+        : params;
+    let result: unknown;
+    try {
+      result = await create(sent, requestOptions);
+    } catch (err) {
+      await guard.release(r.reservationId).catch(() => {});
+      throw err;
+    }
+    if (params.stream === true && result && typeof result === 'object') {
+      const usage = new StreamUsage(kind);
+      return watchStream(result, usage, async () => {
+        if (usage.usage) await guard.commit(r.reservationId, costOf({ model, usage: usage.usage }, table));
+        // No usage: released when nothing arrived; otherwise the call was billed and the estimate stands.
+        else if (!usage.started) await guard.release(r.reservationId);
+        else await guard.commit(r.reservationId, estimate);
+      });
+    }
+    await guard.commit(r.reservationId, costOf({ model, usage: (result as { usage: Usage }).usage }, table));
+    return result;
+  }
+
+  function proxyAt<T extends object>(target: T, path: string): T {
+    return new Proxy(target, {
+      get(t, prop) {
+        const value = Reflect.get(t, prop, t);
+        if (typeof prop !== 'string') return value;
+        const at = path === '' ? prop : `${path}.${prop}`;
+        const kind = GUARDED[at];
+        if (kind && typeof value === 'function') {
+          return (params: Params, requestOptions?: unknown) => guarded(kind, (p, o) => value.call(t, p, o), params, requestOptions);
+        }
+        if (PATHS.has(at) && value && typeof value === 'object') return proxyAt(value as object, at);
+        return value;
+      },
+    });
+  }
+
+  return proxyAt(client, '');
+}
