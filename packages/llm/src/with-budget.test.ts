@@ -56,7 +56,7 @@ describe('withBudget (OpenAI SDK)', () => {
       max_tokens: 500,
       stream: true,
     });
-    expect((server.requests.at(-1)?.body.stream_options as { include_usage?: boolean }).include_usage).toBe(true);
+    expect(server.requests.at(-1)?.body.stream_options).toEqual({ include_usage: true });
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe('Budgets keep spend in check.');
