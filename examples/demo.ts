@@ -2,6 +2,11 @@
 import { type BudgetStatus, createSpendGuard } from '@spendguard/core';
 import { openStore, storeArg } from './stores.js';
 
+if (process.argv.includes('--llm')) {
+  await import('./demo-llm.js');
+  process.exit(0);
+}
+
 const storeName = storeArg(process.argv, 'sqlite');
 const { store, where } = await openStore(storeName);
 

@@ -2,9 +2,11 @@
 // bodies, server-sent-event streams, usage, and the errors the real APIs return. Models whose name
 // starts with 'fail-' answer with an error: fail-quota, fail-rate, fail-500, fail-overloaded, fail-credit.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type ChatMessage, countPromptTokens } from '../tokens.js';
 
 export interface FakeUsage {
-  promptTokens: number;
+  /** A fixed count, or 'counted': the request's prompt counted with the model's tokenizer. */
+  promptTokens: number | 'counted';
   cachedTokens: number;
   cacheWriteTokens: number;
   completionTokens: number;
@@ -85,7 +87,7 @@ function anthropicError(res: ServerResponse, model: string): boolean {
   return true;
 }
 
-function chat(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage): void {
+function chat(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage & { promptTokens: number }): void {
   const model = String(body.model);
   if (openaiError(res, model)) return;
   const created = Math.floor(Date.now() / 1000);
@@ -124,7 +126,7 @@ function chat(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage):
   sse(res, events, true);
 }
 
-function responses(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage): void {
+function responses(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage & { promptTokens: number }): void {
   const model = String(body.model);
   if (openaiError(res, model)) return;
   const base = {
@@ -172,7 +174,7 @@ function responses(res: ServerResponse, body: Record<string, unknown>, u: FakeUs
   ]);
 }
 
-function messages(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage): void {
+function messages(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage & { promptTokens: number }): void {
   const model = String(body.model);
   if (anthropicError(res, model)) return;
   const usage = {
@@ -212,6 +214,19 @@ function messages(res: ServerResponse, body: Record<string, unknown>, u: FakeUsa
   ]);
 }
 
+/** The usage of one request: a counted prompt, and output no longer than the request allows. */
+function resolved(u: FakeUsage, body: Record<string, unknown>, provider: 'openai' | 'anthropic'): FakeUsage & { promptTokens: number } {
+  const cap = [body.max_tokens, body.max_completion_tokens, body.max_output_tokens].find((v): v is number => typeof v === 'number');
+  const completionTokens = cap === undefined ? u.completionTokens : Math.min(cap, u.completionTokens);
+  if (u.promptTokens !== 'counted') return { ...u, promptTokens: u.promptTokens, completionTokens };
+  const input = body.input;
+  const messages = (typeof input === 'string' ? [{ role: 'user', content: input }] : (input ?? body.messages ?? [])) as ChatMessage[];
+  // Anthropic's byte bound is far above a real count: report a third of it, still never above the estimate.
+  const counted = countPromptTokens(provider, String(body.model), messages, body.system ?? body.instructions);
+  const promptTokens = provider === 'anthropic' ? Math.ceil(counted / 3) : counted;
+  return { ...u, promptTokens, cachedTokens: 0, cacheWriteTokens: 0, completionTokens };
+}
+
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -227,9 +242,9 @@ export async function startFakeLlmServer(usage: Partial<FakeUsage> = {}): Promis
       .then((body) => {
         const path = (req.url ?? '').split('?')[0] as string;
         requests.push({ path, body });
-        if (path === '/v1/chat/completions') chat(res, body, u);
-        else if (path === '/v1/responses') responses(res, body, u);
-        else if (path === '/v1/messages') messages(res, body, u);
+        if (path === '/v1/chat/completions') chat(res, body, resolved(u, body, 'openai'));
+        else if (path === '/v1/responses') responses(res, body, resolved(u, body, 'openai'));
+        else if (path === '/v1/messages') messages(res, body, resolved(u, body, 'anthropic'));
         else json(res, 404, { error: { message: `no route ${path}`, type: 'invalid_request_error' } });
       })
       .catch((err: Error) => json(res, 400, { error: { message: err.message, type: 'invalid_request_error' } }));
