@@ -1,7 +1,7 @@
 // The LLM demo: the official OpenAI SDK, wrapped with withBudget and pointed at a fake
 // OpenAI-compatible server on loopback, spends until a budget refuses and the fallback answers.
 import { memoryAdapter } from '@spendguard/adapter-memory';
-import { createSpendGuard } from '@spendguard/core';
+import { createSpendGuard, type Refusal } from '@spendguard/core';
 import { costOf, withBudget } from '@spendguard/llm';
 import { startFakeLlmServer } from '@spendguard/llm/testing';
 import OpenAI from 'openai';
