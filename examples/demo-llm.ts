@@ -23,7 +23,7 @@ const openai = withBudget(new OpenAI({ apiKey: 'sk-demo', baseURL: server.openai
   guard,
   attrs: { project: 'support-bot' },
   // When a budget refuses, answer from a cheaper path instead of failing the user.
-  fallback: (refusal) => ({
+  fallback: (refusal: Refusal) => ({
     choices: [{ message: { role: 'assistant', content: `(fallback: ${refusal.budget} is spent — here is a canned answer)` } }],
   }),
 });
