@@ -1,12 +1,21 @@
 // Encoding refs for the scripts and decoding their flat replies into the SPI's shapes.
 import type { InstanceRef, InstanceTotals } from '@spendguard/core';
 
-/** A ref as the scripts read it: count first, then each ref's field count and fields. */
+/** The refs as one JSON argument: `[id, period, day, limit | false, hard '1'/'0', periodEnd, ...limitKeys]` each. */
 export function encodeRefs(refs: readonly InstanceRef[], out: Array<string | number>): Array<string | number> {
-  out.push(refs.length);
-  for (const r of refs) {
-    out.push(6 + r.limitKeys.length, r.id, r.period, r.day, r.limit === null ? '' : r.limit, r.hard ? 1 : 0, r.periodEnd, ...r.limitKeys);
-  }
+  out.push(
+    JSON.stringify(
+      refs.map((r) => [
+        r.id,
+        r.period,
+        r.day,
+        r.limit === null ? false : String(r.limit),
+        r.hard ? '1' : '0',
+        String(r.periodEnd),
+        ...r.limitKeys,
+      ]),
+    ),
+  );
   return out;
 }
 
