@@ -15,7 +15,8 @@ export async function measure(
   tasks: Array<{ name: string; batch: number; fn: () => Promise<unknown> }>,
   time = 2000,
 ): Promise<Row[]> {
-  const bench = new Bench({ time, warmupTime: 300 });
+  // A few batches are enough: each is already hundreds of calls, and slow stores would take minutes at the default 64.
+  const bench = new Bench({ time, warmupTime: 300, iterations: 5 });
   for (const t of tasks) bench.add(t.name, t.fn);
   await bench.run();
   return bench.tasks.map((task) => {
