@@ -1,4 +1,5 @@
 // @spendguard/llm: prices, estimates, provider errors and budget-guarded clients for LLM APIs.
+export { type BudgetMiddlewareOptions, budgetMiddleware, countsFromAiSdkUsage } from './ai-sdk-middleware.js';
 export { BudgetExceededError } from './budget-exceeded-error.js';
 export { costMicros, costOf, type EstimateInput, estimateCost, type TokenCounts, tokenCounts, type Usage } from './cost.js';
 export { type IncreaseRequest, increaseRequest } from './increase-request.js';
