@@ -51,6 +51,16 @@ function budgetsFor(l: { total: number; a: number; b: number; model: number }) {
   ];
 }
 
+/**
+ * A retried request repeats its payload: one idempotency key, one call. (Which of several concurrent
+ * retries runs first in the store need not be the one whose reply arrives first.)
+ */
+const KEYED: Record<string, Pick<Op, 'project' | 'model' | 'amount'>> = {
+  k1: { project: 'a', model: 'm1', amount: 0.7 },
+  k2: { project: 'b', model: 'm2', amount: 1.3 },
+  k3: { project: 'a', model: 'm2', amount: 0.250001 },
+};
+
 /** Which instances an admitted call touched: the same matching the rules do, written out by hand. */
 function touched(op: Pick<Op, 'project' | 'model'>): string[] {
   return ['total', `project:${op.project}`, `model:${op.model}`, 'watch'];
@@ -92,7 +102,8 @@ export function propertiesSuite(options: ConformanceOptions): void {
               }
             }
           };
-          const run = async (op: Op) => {
+          const run = async (generated: Op) => {
+            const op = generated.kind === 'spend' && generated.key ? { ...generated, ...KEYED[generated.key] } : generated;
             const g = f.guards[op.guard] as SpendGuard;
             const attrs = { project: op.project, model: op.model };
             if (op.kind === 'spend') {
