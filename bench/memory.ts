@@ -67,3 +67,19 @@ export async function memoryRows(): Promise<Row[]> {
     },
   ]);
 }
+
+/** Heap bytes per budget instance that had one spend and then sat idle (DESIGN target ≤ 1 KB). */
+export async function memoryPerInstance(count = 100_000): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run the bench with node --expose-gc (pnpm bench does)');
+  const guard = createSpendGuard({ store: memoryAdapter(), budgets: [{ id: 'user-daily', per: 'user', limit: 5, period: 'day' }] });
+  await guard.spend({ user: 'warm-up' }, 0.01);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < count; i++) await guard.spend({ user: `u_${i}` }, 0.01);
+  gc();
+  const perInstance = (process.memoryUsage().heapUsed - before) / count;
+  // Use the guard after measuring, so that it (and its store) is still alive when measured.
+  if ((await guard.status(`user-daily:u_${count - 1}`)).used !== 0.01) throw new Error('instances were not recorded');
+  return perInstance;
+}

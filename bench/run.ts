@@ -1,6 +1,6 @@
 // `pnpm bench [-- --only memory,sqlite,redis]`: prints the benchmark table with ratios measured in one run.
 import { printTable, type Row } from './harness.js';
-import { memoryRows } from './memory.js';
+import { memoryPerInstance, memoryRows } from './memory.js';
 import { redisRows } from './redis.js';
 import { type FairnessReport, sqliteRows } from './sqlite.js';
 
@@ -11,7 +11,11 @@ const only = new Set((onlyArg ?? 'memory,sqlite,redis').split(','));
 
 const rows: Row[] = [];
 let fairness: FairnessReport | undefined;
-if (only.has('memory')) rows.push(...(await memoryRows()));
+let perInstance: number | undefined;
+if (only.has('memory')) {
+  rows.push(...(await memoryRows()));
+  perInstance = await memoryPerInstance();
+}
 if (only.has('sqlite')) {
   const sqlite = await sqliteRows();
   rows.push(...sqlite.rows);
@@ -61,6 +65,9 @@ const RATIOS = [
 
 console.log(`spendguard benchmark — node ${process.version}, ${new Date().toISOString()}\n`);
 console.log(printTable(rows, RATIOS));
+if (perInstance !== undefined) {
+  console.log(`\nmemory adapter: ${Math.round(perInstance)} bytes of heap per idle budget instance (100 000 instances; target ≤ 1024)`);
+}
 if (fairness) {
   const shares = fairness.shares.map((s) => `${(s * 100).toFixed(1)} %`).join(' / ');
   console.log(
