@@ -5,20 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createSpendGuard, DEFAULT_THRESHOLDS, LEVELS, levelFor } from '@spendguard/core';
+import { createSpendGuard } from '@spendguard/core';
+import { WORKLOAD_BUDGETS, type WorkloadReport, workloadViolations } from '@spendguard/core/testing/workload';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUDGETS } from './fixtures/budgets.mjs';
 import { sqliteAdapter } from './sqlite-adapter.js';
 
 const run = promisify(execFile);
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'spendguard-mp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-interface WorkerReport {
-  admitted: Array<[string, string, number]>;
-  events: Array<[string, string, string, string?]>;
-}
 
 describe('sqliteAdapter across processes', () => {
   it('4 processes: no hard limit passed, totals exact, each transition and alert once', { timeout: 120_000 }, async () => {
@@ -27,33 +22,12 @@ describe('sqliteAdapter across processes', () => {
     const reports = await Promise.all(
       [0, 1, 2, 3].map(
         async (i) =>
-          JSON.parse((await run(process.execPath, [fixture('spend-worker.mjs'), path, String(i), '400'])).stdout) as WorkerReport,
+          JSON.parse((await run(process.execPath, [fixture('spend-worker.mjs'), path, String(i), '400'])).stdout) as WorkloadReport,
       ),
     );
-    const expected = new Map<string, number>();
-    const add = (name: string, micros: number) => expected.set(name, (expected.get(name) ?? 0) + micros);
-    for (const r of reports) {
-      for (const [project, model, micros] of r.admitted) {
-        add('total', micros);
-        add(`project:${project}`, micros);
-        add(`model:${model}`, micros);
-      }
-    }
-    const guard = createSpendGuard({ store: sqliteAdapter({ path }), budgets: BUDGETS });
+    const guard = createSpendGuard({ store: sqliteAdapter({ path }), budgets: WORKLOAD_BUDGETS });
     const statuses = await guard.status();
-    expect(statuses.map((s) => s.budget).sort()).toEqual(['model:m1', 'model:m2', 'project:a', 'project:b', 'total']);
-    const events = reports.flatMap((r) => r.events);
-    for (const s of statuses) {
-      const used = Math.round(s.used * 1e6);
-      const limit = Math.round(s.limit * 1e6);
-      expect(used).toBeLessThanOrEqual(limit);
-      expect([s.budget, used, s.reserved]).toEqual([s.budget, expected.get(s.budget), 0]);
-      const final = levelFor(used, limit, DEFAULT_THRESHOLDS);
-      const alerts = events.filter((e) => e[0] === 'alert' && e[1] === s.budget).map((e) => e[2]);
-      expect(alerts.sort()).toEqual(LEVELS.slice(1, LEVELS.indexOf(final) + 1).sort());
-      const tos = events.filter((e) => e[0] === 'transition' && e[1] === s.budget).map((e) => e[3]);
-      expect(new Set(tos).size).toBe(tos.length);
-    }
+    expect(workloadViolations(reports, statuses)).toEqual([]);
     // The limits are small enough that the processes fought over the last cents of the projects.
     for (const p of ['project:a', 'project:b']) expect(statuses.find((s) => s.budget === p)?.percentUsed).toBeGreaterThan(95);
     await guard.close();

@@ -1,0 +1,98 @@
+// The multi-process workload that adapter packages run in child processes: many calls in flight
+// against small limits, and the check of what all processes together left in the store.
+// No test runner here: plain child processes import it.
+import type { SpendGuard } from '../guard.js';
+import type { BudgetDefinition } from '../rules.js';
+import type { BudgetStatus } from '../status.js';
+import { DEFAULT_THRESHOLDS, LEVELS, levelFor } from '../thresholds.js';
+
+/** Small limits, so that processes fight over the last cents. */
+export const WORKLOAD_BUDGETS: BudgetDefinition[] = [
+  { id: 'total', limit: 60 },
+  { id: 'project', per: 'project', limit: { a: 25, b: 25 } },
+  { id: 'model', per: 'model', limit: { '*': 35 } },
+];
+
+export interface WorkloadReport {
+  /** [project, model, micro-units] of every admitted spend and commit. */
+  admitted: Array<[string, string, number]>;
+  /** ['transition', budget, from, to] and ['alert', budget, level]. */
+  events: Array<[string, string, string, string?]>;
+}
+
+/** Spends and reserves (committed or released) with `inFlight` calls outstanding, deterministically per `seed`. */
+export async function runWorkload(guard: SpendGuard, options: { seed: number; count: number; inFlight: number }): Promise<WorkloadReport> {
+  const events: WorkloadReport['events'] = [];
+  guard.on('transition', (t) => events.push(['transition', t.budget, t.from, t.to]));
+  guard.on('alert', (a) => events.push(['alert', a.budget, a.level]));
+  let seed = 7919 * (options.seed + 1);
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const admitted: WorkloadReport['admitted'] = [];
+  const op = async () => {
+    const attrs = { project: random() < 0.5 ? 'a' : 'b', model: random() < 0.5 ? 'm1' : 'm2' };
+    const micros = 1 + Math.floor(random() * 900_000);
+    if (random() < 0.5) {
+      const r = await guard.spend(attrs, micros / 1e6);
+      if (r.allowed) admitted.push([attrs.project, attrs.model, micros]);
+      return;
+    }
+    const r = await guard.reserve(attrs, micros / 1e6);
+    if (!r.allowed) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (random() < 0.3) return guard.release(r.reservationId);
+    const actual = Math.floor(micros * random());
+    await guard.commit(r.reservationId, actual / 1e6);
+    admitted.push([attrs.project, attrs.model, actual]);
+  };
+  let started = 0;
+  await Promise.all(
+    Array.from({ length: options.inFlight }, async () => {
+      while (started++ < options.count) await op();
+    }),
+  );
+  return { admitted, events };
+}
+
+/**
+ * What must hold after the workload, across all processes: no hard limit passed, every instance
+ * holds exactly what was admitted against it with nothing reserved, each level alerted once and
+ * each transition emitted once. Returns the violations (empty when all holds).
+ */
+export function workloadViolations(reports: WorkloadReport[], statuses: BudgetStatus[]): string[] {
+  const expected = new Map<string, number>();
+  const add = (name: string, micros: number) => expected.set(name, (expected.get(name) ?? 0) + micros);
+  for (const r of reports) {
+    for (const [project, model, micros] of r.admitted) {
+      add('total', micros);
+      add(`project:${project}`, micros);
+      add(`model:${model}`, micros);
+    }
+  }
+  const events = reports.flatMap((r) => r.events);
+  const violations: string[] = [];
+  const names = statuses.map((s) => s.budget).sort();
+  if (names.join() !== [...expected.keys()].sort().join())
+    violations.push(`instances ${names.join()} ≠ ${[...expected.keys()].sort().join()}`);
+  for (const s of statuses) {
+    const used = Math.round(s.used * 1e6);
+    const limit = Math.round(s.limit * 1e6);
+    if (used > limit) violations.push(`${s.budget}: used ${used} passed its limit ${limit}`);
+    if (used !== expected.get(s.budget)) violations.push(`${s.budget}: used ${used}, admitted ${expected.get(s.budget)}`);
+    if (s.reserved !== 0) violations.push(`${s.budget}: ${s.reserved} still reserved`);
+    const final = levelFor(used, limit, DEFAULT_THRESHOLDS);
+    const alerts = events
+      .filter((e) => e[0] === 'alert' && e[1] === s.budget)
+      .map((e) => e[2])
+      .sort();
+    const want = LEVELS.slice(1, LEVELS.indexOf(final) + 1)
+      .slice()
+      .sort();
+    if (alerts.join() !== want.join()) violations.push(`${s.budget}: alerts ${alerts.join()} ≠ ${want.join()}`);
+    const tos = events.filter((e) => e[0] === 'transition' && e[1] === s.budget).map((e) => e[3]);
+    if (new Set(tos).size !== tos.length) violations.push(`${s.budget}: a transition was emitted twice (${tos.join()})`);
+  }
+  return violations;
+}
