@@ -13,6 +13,7 @@ import type {
   SettleRequest,
   StorageAdapter,
 } from '@spendguard/core';
+import { addToDay, effectiveLimit } from '@spendguard/core';
 import { ExpiryQueue } from './expiry-queue.js';
 
 interface PeriodRecord {
@@ -85,14 +86,8 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
     }
   }
 
-  function effectiveLimit(ref: InstanceRef): number | null {
-    if (overrides.size === 0) return ref.limit;
-    for (const key of ref.limitKeys) {
-      const o = overrides.get(key);
-      if (o !== undefined) return o;
-    }
-    return ref.limit;
-  }
+  const override = (name: string) => overrides.get(name);
+  const limitOf = (ref: InstanceRef): number | null => (overrides.size === 0 ? ref.limit : effectiveLimit(ref, override));
 
   function totalsOf(ref: InstanceRef, limit: number, rec: PeriodRecord | undefined, usedBefore?: number): InstanceTotals {
     const used = rec ? rec.used : 0;
@@ -107,7 +102,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
 
   function currentTotals(refs: readonly InstanceRef[]): Array<InstanceTotals | null> {
     return refs.map((ref) => {
-      const limit = effectiveLimit(ref);
+      const limit = limitOf(ref);
       return limit === null ? null : totalsOf(ref, limit, record(ref));
     });
   }
@@ -133,13 +128,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
     const usedBefore = rec.used;
     rec.used += used;
     rec.reserved += reserved;
-    if (used > 0) {
-      if (rec.day === ref.day) rec.dayUsed += used;
-      else if (ref.day > rec.day) {
-        rec.day = ref.day;
-        rec.dayUsed = used;
-      }
-    }
+    addToDay(rec, ref.day, used);
     const totals = totalsOf(ref, limit, rec, usedBefore);
     if (previous) totals.previous = previous;
     return totals;
@@ -165,7 +154,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       const totals: Array<InstanceTotals | null> = new Array(n);
       for (let i = 0; i < n; i++) {
         const ref = refs[i] as InstanceRef;
-        const limit = effectiveLimit(ref);
+        const limit = limitOf(ref);
         if (!ref.hard || req.force) continue;
         const rec = record(ref);
         if (limit === null || (rec ? rec.used + rec.reserved : 0) + req.amount > limit) {
@@ -177,7 +166,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       const reserved = isReserve ? req.amount : 0;
       for (let i = 0; i < n; i++) {
         const ref = refs[i] as InstanceRef;
-        const limit = effectiveLimit(ref);
+        const limit = limitOf(ref);
         totals[i] = limit === null ? null : add(ref, limit, used, reserved);
       }
       const out: ChargeOutcome = { ok: true, id: req.id, replayed: false, totals };
@@ -208,7 +197,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       const expired = r.state === 'expired';
       const commit = req.action === 'commit';
       const totals = r.refs.map((ref) => {
-        const limit = effectiveLimit(ref);
+        const limit = limitOf(ref);
         return add(ref, limit ?? 0, commit ? req.amount : 0, expired ? 0 : -r.amount);
       });
       r.state = commit ? 'committed' : 'released';
@@ -237,7 +226,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
 
     setLimit(req: SetLimitRequest): SetLimitOutcome {
       purgeExpired(req.now);
-      const limitsBefore = req.read.map(effectiveLimit);
+      const limitsBefore = req.read.map(limitOf);
       if (req.expectedVersion !== limitsVersion) {
         return { ok: false, version: limitsVersion, limitsBefore, totals: currentTotals(req.read) };
       }

@@ -14,7 +14,7 @@ import type {
   SettleRequest,
   StorageAdapter,
 } from '@spendguard/core';
-import { SpendGuardError } from '@spendguard/core';
+import { addToDay, effectiveLimit, SpendGuardError } from '@spendguard/core';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { type UsageQuery, type UsageRow, usageFrom } from './ledger.js';
 import { migrate } from './schema.js';
@@ -99,15 +99,8 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
     }
   }
 
-  function effectiveLimit(ref: InstanceRef): number | null {
-    if (overrides.size > 0) {
-      for (const key of ref.limitKeys) {
-        const o = overrides.get(key);
-        if (o !== undefined) return o;
-      }
-    }
-    return ref.limit;
-  }
+  const override = (name: string) => overrides.get(name);
+  const limitOf = (ref: InstanceRef): number | null => (overrides.size === 0 ? ref.limit : effectiveLimit(ref, override));
 
   function totalsOf(ref: InstanceRef, limit: number, row: TotalRow | undefined): InstanceTotals {
     const used = row ? row.used : 0;
@@ -116,7 +109,7 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
 
   function currentTotals(refs: readonly InstanceRef[]): Array<InstanceTotals | null> {
     return refs.map((ref) => {
-      const limit = effectiveLimit(ref);
+      const limit = limitOf(ref);
       return limit === null ? null : totalsOf(ref, limit, q.total.get(ref.id, ref.period) as TotalRow | undefined);
     });
   }
@@ -124,15 +117,9 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
   /** Adds to one instance-period (the caller holds the write lock) and notes a period change. */
   function add(ref: InstanceRef, limit: number, row: TotalRow | undefined, used: number, reserved: number): InstanceTotals {
     const before = row ?? { used: 0, reserved: 0, day: '', dayUsed: 0 };
-    let day = before.day;
-    let dayUsed = before.dayUsed;
-    if (used > 0) {
-      if (day === ref.day) dayUsed += used;
-      else if (ref.day > day) {
-        day = ref.day;
-        dayUsed = used;
-      }
-    }
+    const daily = { day: before.day, dayUsed: before.dayUsed };
+    addToDay(daily, ref.day, used);
+    const { day, dayUsed } = daily;
     q.writeTotal.run(ref.id, ref.period, before.used + used, before.reserved + reserved, day, dayUsed);
     const totals: InstanceTotals = {
       limit,
@@ -212,7 +199,7 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
       const rows: Array<TotalRow | undefined> = [];
       for (let i = 0; i < refs.length; i++) {
         const ref = refs[i] as InstanceRef;
-        const limit = effectiveLimit(ref);
+        const limit = limitOf(ref);
         const row = q.total.get(ref.id, ref.period) as TotalRow | undefined;
         limits.push(limit);
         rows.push(row);
@@ -267,7 +254,7 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
       const refs = JSON.parse(r.refs) as InstanceRef[];
       const totals = refs.map((ref) => {
         const row = q.total.get(ref.id, ref.period) as TotalRow | undefined;
-        return add(ref, effectiveLimit(ref) ?? 0, row, commit ? req.amount : 0, expired ? 0 : -r.amount);
+        return add(ref, limitOf(ref) ?? 0, row, commit ? req.amount : 0, expired ? 0 : -r.amount);
       });
       q.settleReservation.run(
         commit ? 'committed' : 'released',
@@ -304,7 +291,7 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
     },
     setLimit: (req: SetLimitRequest): SetLimitOutcome =>
       step(req.now, () => {
-        const limitsBefore = req.read.map(effectiveLimit);
+        const limitsBefore = req.read.map(limitOf);
         if (req.expectedVersion !== limitsVersion)
           return { ok: false, version: limitsVersion, limitsBefore, totals: currentTotals(req.read) };
         q.setLimit.run(req.name, req.limit);

@@ -43,4 +43,5 @@ export type {
   SettleRequest,
   StorageAdapter,
 } from './store.js';
+export { addToDay, effectiveLimit } from './store-helpers.js';
 export { type AlertLevel, DEFAULT_THRESHOLDS, LEVELS, type Level, levelFor, type Thresholds } from './thresholds.js';
