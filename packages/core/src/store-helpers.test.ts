@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addToDay, effectiveLimit } from './store-helpers.js';
 
-const after = (day: string, dayUsed: number, on: string, used: number) => {
+const dayRolled = (day: string, dayUsed: number, on: string, used: number) => {
   const record = { day, dayUsed };
   addToDay(record, on, used);
   return record;
@@ -26,10 +26,10 @@ describe('store helpers', () => {
   });
 
   it('adds on the same day, restarts on a later one, and ignores an earlier day or nothing used', () => {
-    expect(after('2026-11-24', 5, '2026-11-24', 2)).toEqual({ day: '2026-11-24', dayUsed: 7 });
-    expect(after('2026-11-24', 5, '2026-11-25', 2)).toEqual({ day: '2026-11-25', dayUsed: 2 });
-    expect(after('2026-11-24', 5, '2026-11-23', 2)).toEqual({ day: '2026-11-24', dayUsed: 5 });
-    expect(after('2026-11-24', 5, '2026-11-25', 0)).toEqual({ day: '2026-11-24', dayUsed: 5 });
-    expect(after('', 0, '2026-11-24', 3)).toEqual({ day: '2026-11-24', dayUsed: 3 });
+    expect(dayRolled('2026-11-24', 5, '2026-11-24', 2)).toEqual({ day: '2026-11-24', dayUsed: 7 });
+    expect(dayRolled('2026-11-24', 5, '2026-11-25', 2)).toEqual({ day: '2026-11-25', dayUsed: 2 });
+    expect(dayRolled('2026-11-24', 5, '2026-11-23', 2)).toEqual({ day: '2026-11-24', dayUsed: 5 });
+    expect(dayRolled('2026-11-24', 5, '2026-11-25', 0)).toEqual({ day: '2026-11-24', dayUsed: 5 });
+    expect(dayRolled('', 0, '2026-11-24', 3)).toEqual({ day: '2026-11-24', dayUsed: 3 });
   });
 });
