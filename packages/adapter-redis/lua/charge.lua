@@ -9,8 +9,11 @@ local prefix, kind, id = ARGV[1], ARGV[2], ARGV[3]
 local amount, force, ttl, retention = tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6]), tonumber(ARGV[7])
 local keyed, history_retention, resend_window = ARGV[8] == '1', tonumber(ARGV[9]), tonumber(ARGV[10])
 local refs = decode_refs(11)
-local now = server_now()
-purge(prefix, KEYS[2], now, retention)
+local now = 0
+local reserve = kind == 'reserve'
+local first_hold = earliest_hold(KEYS[2])
+if reserve or first_hold then now = server_now() end
+if first_hold and first_hold <= now then purge(prefix, KEYS[2], now, retention) end
 local has_overrides = redis.call('EXISTS', KEYS[1]) == 1
 
 local function current(refs_)
@@ -23,8 +26,13 @@ local function current(refs_)
 end
 
 -- The same call again (a resend after a lost reply, a journal replay) or a repeated idempotency key.
-local seen = redis.call('GET', KEYS[3])
-if not seen and keyed then seen = redis.call('GET', KEYS[4]) end
+-- The call's id is claimed here in one command (and given back if the call is refused); it is
+-- remembered only as long as a resend of this very call can arrive.
+local seen = redis.call('SET', KEYS[3], id .. '|0', 'NX', 'PX', int(resend_window), 'GET')
+if not seen and keyed then
+  seen = redis.call('GET', KEYS[4])
+  if seen then redis.call('SET', KEYS[3], seen, 'PX', int(resend_window)) end
+end
 if seen then
   local sep = string.find(seen, '|', 1, true)
   return flatten({ 1, string.sub(seen, 1, sep - 1), 1, tonumber(string.sub(seen, sep + 1)) or 0 }, current(refs))
@@ -43,6 +51,7 @@ for i, ref in ipairs(refs) do
       refused = (tonumber(cur[1]) or 0) + (tonumber(cur[2]) or 0) + amount > limit
     end
     if refused then
+      redis.call('DEL', KEYS[3])
       local m = 0
       if missing then m = 1 end
       return flatten({ 0, i - 1, m }, current(refs))
@@ -50,7 +59,6 @@ for i, ref in ipairs(refs) do
   end
 end
 
-local reserve = kind == 'reserve'
 local used, held = amount, 0
 if reserve then used, held = 0, amount end
 local totals = {}
@@ -72,7 +80,6 @@ if reserve then
   redis.call('ZADD', KEYS[2], int(expires_at), id)
 end
 local memo = id .. '|' .. int(expires_at)
--- The call id is remembered only as long as a resend of this very call can arrive.
-redis.call('SET', KEYS[3], memo, 'PX', int(resend_window))
+if reserve then redis.call('SET', KEYS[3], memo, 'PX', int(resend_window)) end
 if keyed then redis.call('SET', KEYS[4], memo, 'PX', int(retention)) end
 return flatten({ 1, id, 0, expires_at }, totals)

@@ -82,6 +82,13 @@ local function add(prefix, ref, limit, used, reserved, retention, cur)
   return { limit, u + used, u, r + reserved, day_used, prev_period, prev_used }
 end
 
+-- The earliest hold's expiry, or nil when nothing is held: a step with nothing held needs no clock.
+local function earliest_hold(holds_key)
+  local first = redis.call('ZRANGE', holds_key, 0, 0, 'WITHSCORES')
+  if first[2] then return tonumber(first[2]) end
+  return nil
+end
+
 -- Frees the holds of reservations whose time is up (oldest first, a bounded batch per step).
 local function purge(prefix, holds_key, now, retention)
   local due = redis.call('ZRANGEBYSCORE', holds_key, '-inf', now, 'LIMIT', 0, 64)
