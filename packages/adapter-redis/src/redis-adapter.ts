@@ -36,6 +36,8 @@ export interface RedisAdapterOptions {
 }
 
 const DOWN = new Set(['end', 'close', 'reconnecting']);
+/** How long a hold that a read or a limit change found expired stays for a late commit (ms). */
+const EXPIRED_HOLD_RETENTION_MS = 86_400_000;
 type Reply = unknown[];
 
 export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
@@ -160,7 +162,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
     },
 
     async read(refs: readonly InstanceRef[]) {
-      const reply = await run('read', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, 86_400_000]));
+      const reply = await run('read', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, EXPIRED_HOLD_RETENTION_MS]));
       return decodeTotals(reply, 0, refs.length).totals;
     },
 
@@ -191,7 +193,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
       const reply = await run(
         'set-limit',
         [keys.limits, keys.limitsVersion, keys.holds],
-        encodeRefs(req.read, [keys.prefix, 86_400_000, req.name, req.limit, req.expectedVersion]),
+        encodeRefs(req.read, [keys.prefix, EXPIRED_HOLD_RETENTION_MS, req.name, req.limit, req.expectedVersion]),
       );
       const n = req.read.length;
       const limitsBefore = reply.slice(2, 2 + n).map((v) => (v === '' || v === null ? null : Number(v)));

@@ -19,7 +19,7 @@ import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { type UsageQuery, type UsageRow, usageFrom } from './ledger.js';
 import { migrate } from './schema.js';
 import { prepareStatements } from './statements.js';
-import { isBusy, type WriteLockOptions, withWriteLock } from './write-lock.js';
+import { type WriteLockOptions, withWriteLock } from './write-lock.js';
 
 export interface SqliteAdapterOptions {
   /** Path of the database file; created if missing. */
@@ -77,13 +77,18 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
   let lastSweep = Number.NEGATIVE_INFINITY;
   const lastPeriods = new Map<string, string>();
 
-  /** Reloads run-time limits when another connection changed them; frees expired holds. */
-  function refreshShared(now: number): void {
+  /** Reloads run-time limits when another connection changed them. */
+  function reloadLimits(): void {
     const version = q.limitsVersion.get() as number;
     if (version !== limitsVersion) {
       overrides = new Map((q.allLimits.all() as Array<{ name: string; amount: number }>).map((r) => [r.name, r.amount]));
       limitsVersion = version;
     }
+  }
+
+  /** What every step does first: current limits, expired holds freed, old keys forgotten. */
+  function refreshShared(now: number): void {
+    reloadLimits();
     purgeExpired(now);
     if (now - lastSweep >= SWEEP_EVERY_MS) {
       q.forgetKeys.run(now);
@@ -287,7 +292,11 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
     history: (req: HistoryRequest) => req.periods.map((p) => (q.total.get(req.id, p) as TotalRow | undefined)?.used ?? 0),
     instances: () => q.instanceIds.all() as string[],
     limits(): LimitsSnapshot {
-      return step(Date.now(), () => ({ version: limitsVersion, overrides: Object.fromEntries(overrides) }));
+      // A read: no write lock, and no purge (which would need the caller's clock).
+      return db.transaction(() => {
+        reloadLimits();
+        return { version: limitsVersion, overrides: Object.fromEntries(overrides) };
+      })();
     },
     setLimit: (req: SetLimitRequest): SetLimitOutcome =>
       step(req.now, () => {
@@ -312,5 +321,3 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
     },
   };
 }
-
-export { isBusy };

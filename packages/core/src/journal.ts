@@ -11,7 +11,7 @@ export type JournalEntry =
       idempotencyKey: string;
       ledger?: LedgerEntry;
     }
-  | { kind: 'settle'; action: 'commit' | 'release'; reservationId: string; spendId: string; amount: number; ledger?: LedgerEntry };
+  | { kind: 'settle'; action: 'commit' | 'release'; reservationId: string; spendId: string; amount: number };
 
 /** A reservation admitted while the store was down: it lives only in this process. */
 export interface LocalReservation {
