@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     // Tests run against the TypeScript sources, not a stale build.
     alias: [
+      { find: /^@spendguard\/core\/adapter$/, replacement: src('./packages/core/src/adapter/index.ts') },
       { find: /^@spendguard\/core\/testing\/workload$/, replacement: src('./packages/core/src/testing/workload.ts') },
       { find: /^@spendguard\/core\/testing$/, replacement: src('./packages/core/src/testing/index.ts') },
       { find: /^@spendguard\/core$/, replacement: src('./packages/core/src/index.ts') },

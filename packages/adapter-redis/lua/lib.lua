@@ -17,10 +17,10 @@ local function totals_key(prefix, id, period)
   return prefix .. 't:' .. id .. ':' .. period
 end
 
--- A ref, as the adapter encodes it: { id, period, day, limit (or false), hard (0/1), periodEnd, limitKeys... }
+-- A ref, as the adapter encodes it: { name, period, day, limit (or false), hard (0/1), periodEnd, rule, limitKeys... }
 local function effective_limit(limits_key, has_overrides, ref)
   if has_overrides then
-    for i = 7, #ref do
+    for i = 8, #ref do
       local v = redis.call('HGET', limits_key, ref[i])
       if v then return tonumber(v) end
     end
@@ -29,16 +29,34 @@ local function effective_limit(limits_key, has_overrides, ref)
   return tonumber(ref[4])
 end
 
+-- Totals as the adapter decodes them: { limit, limitBefore, used, usedBefore, reserved, dayUsed, previousPeriod, previousUsed }
 local function read_totals(prefix, ref, limit)
   local cur = redis.call('HMGET', totals_key(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du')
   local used = tonumber(cur[1]) or 0
   local day_used = 0
   if cur[3] == ref[3] then day_used = tonumber(cur[4]) or 0 end
-  return { limit, used, used, tonumber(cur[2]) or 0, day_used, '', 0 }
+  return { limit, limit, used, used, tonumber(cur[2]) or 0, day_used, '', 0 }
 end
 
+-- { used, reserved, day, dayUsed, created flag, seen limit }
 local function fetch(prefix, ref)
-  return redis.call('HMGET', totals_key(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du', 's')
+  return redis.call('HMGET', totals_key(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du', 's', 'sl')
+end
+
+-- When a period's records may be forgotten: history retention after the period ends (0: never).
+local function forget_at(ref, retention)
+  local period_end = tonumber(ref[6])
+  if period_end > 0 then return period_end + retention end
+  return 0
+end
+
+-- Lists an instance under its rule, scored by when it may be forgotten; drops the ones whose time is up.
+local function list_instance(prefix, ref, forget, now)
+  local listing = prefix .. 'in:' .. ref[7]
+  local score = forget
+  if forget == 0 then score = 9007199254740991 end
+  redis.call('ZADD', listing, 'GT', 'CH', int(score), ref[1])
+  redis.call('ZREMRANGEBYSCORE', listing, '-inf', int(now))
 end
 
 -- Adds used and reserved to one instance-period and keeps the day sub-total. The first write to a
@@ -59,27 +77,32 @@ local function add(prefix, ref, limit, used, reserved, retention, cur)
       du = used
     end
   end
+  local seen = tonumber(cur[6]) or limit
   local prev_period, prev_used = '', 0
   if cur[5] then
-    redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du))
+    if seen == limit then
+      redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du))
+    else
+      redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du), 'sl', int(limit))
+    end
   else
-    redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du), 's', '1')
-    local period_end = tonumber(ref[6])
-    if period_end > 0 then redis.call('PEXPIREAT', key, int(period_end + retention)) end
+    redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du), 's', '1', 'sl', int(limit))
+    local forget = forget_at(ref, retention)
+    if forget > 0 then redis.call('PEXPIREAT', key, int(forget)) end
     local instance_key = prefix .. 'i:' .. ref[1]
     local last = redis.call('GET', instance_key)
-    if not last then
-      redis.call('SET', instance_key, ref[2])
-      redis.call('SADD', prefix .. 'instances', ref[1])
-    elseif ref[2] > last then
-      prev_period = last
-      prev_used = tonumber(redis.call('HGET', totals_key(prefix, ref[1], last), 'u')) or 0
-      redis.call('SET', instance_key, ref[2])
+    if not last or ref[2] > last then
+      if last then
+        prev_period = last
+        prev_used = tonumber(redis.call('HGET', totals_key(prefix, ref[1], last), 'u')) or 0
+      end
+      if forget > 0 then redis.call('SET', instance_key, ref[2], 'PXAT', int(forget)) else redis.call('SET', instance_key, ref[2]) end
+      list_instance(prefix, ref, forget, server_now())
     end
   end
   local day_used = 0
   if d == ref[3] then day_used = du end
-  return { limit, u + used, u, r + reserved, day_used, prev_period, prev_used }
+  return { limit, seen, u + used, u, r + reserved, day_used, prev_period, prev_used }
 end
 
 -- The earliest hold's expiry, or nil when nothing is held: a step with nothing held needs no clock.

@@ -77,7 +77,13 @@ describe('redisAdapter when Redis goes away', () => {
   it("with onStoreError: 'allow', admits while down and replays exactly once when Redis is back", { timeout: 30_000 }, async () => {
     const server = await fresh();
     const c = client(server.url);
-    const guard = createSpendGuard({ store: redisAdapter({ client: c }), budgets, onStoreError: 'allow', replayIntervalMs: 100 });
+    const guard = createSpendGuard({
+      store: redisAdapter({ client: c }),
+      budgets,
+      onStoreError: 'allow',
+      offlineAllowance: 100,
+      replayIntervalMs: 100,
+    });
     await server.stop();
     await until(() => c.status !== 'ready');
     expect(await guard.spend({}, 2.5)).toMatchObject({ allowed: true });

@@ -9,7 +9,8 @@ export interface Keys {
   limits: string;
   limitsVersion: string;
   holds: string;
-  instances: string;
+  /** A rule's instances, scored by when each may be forgotten. */
+  instances(rule: string): string;
   op(id: string): string;
   idempotency(key: string): string;
   reservation(id: string): string;
@@ -29,7 +30,7 @@ export function keysFor(prefix: string): Keys {
     limits: `${p}limits`,
     limitsVersion: `${p}limits:v`,
     holds: `${p}holds`,
-    instances: `${p}instances`,
+    instances: (rule) => `${p}in:${rule}`,
     op: (id) => `${p}op:${id}`,
     idempotency: (key) => `${p}k:${key}`,
     reservation: (id) => `${p}r:${id}`,

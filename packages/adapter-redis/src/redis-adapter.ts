@@ -1,18 +1,21 @@
 // redisAdapter(): budgets in Redis (single node or Cluster) shared by many machines. Every operation
 // that changes totals is one Lua script call: one round trip, atomic in the server.
-import {
-  type ChargeOutcome,
-  type ChargeRequest,
-  type HistoryRequest,
-  type InstanceRef,
-  type LimitsSnapshot,
-  type SetLimitOutcome,
-  type SetLimitRequest,
-  type SettleOutcome,
-  type SettleRequest,
-  SpendGuardError,
-  type StorageAdapter,
-} from '@spendguard/core';
+import { SpendGuardError } from '@spendguard/core';
+import type {
+  ChargeOutcome,
+  ChargeRequest,
+  HistoryRequest,
+  InstancePage,
+  InstancePageRequest,
+  InstanceRef,
+  LimitsSnapshot,
+  SetLimitOutcome,
+  SetLimitRequest,
+  SettleOutcome,
+  SettleRequest,
+  StorageAdapter,
+  StoreSettings,
+} from '@spendguard/core/adapter';
 import type { Cluster, Redis } from 'ioredis';
 import { keysFor } from './keys.js';
 import { decodeStoredRef, decodeTotals, encodeRefs } from './replies.js';
@@ -50,6 +53,9 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
   const historyRetentionMs = options.historyRetentionMs ?? 2 * 365 * 86_400_000;
   const resendWindowMs = options.resendWindowMs ?? 60_000;
   const scripts = defineScripts(client);
+  /** Set by the guards on this adapter (configure); the longest one asked for wins. */
+  let retentionMs: number | undefined;
+  const retention = () => retentionMs ?? 86_400_000;
 
   /**
    * Sends one command, failing fast while the client is known to be down (nothing is queued then)
@@ -98,6 +104,11 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
 
   return {
     name: 'redis',
+    capabilities: { ledger: false, serverClock: true },
+
+    configure(settings: StoreSettings): void {
+      retentionMs = Math.max(retentionMs ?? 0, settings.retentionMs);
+    },
 
     async charge(req: ChargeRequest): Promise<ChargeOutcome> {
       const keyed = req.idempotencyKey !== undefined;
@@ -106,18 +117,18 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
         [
           keys.limits,
           keys.holds,
-          keys.op(req.id),
-          keyed ? keys.idempotency(req.idempotencyKey as string) : keys.op(req.id),
-          keys.reservation(req.id),
+          keys.op(req.callId),
+          keyed ? keys.idempotency(req.idempotencyKey as string) : keys.op(req.callId),
+          keys.reservation(req.callId),
         ],
         encodeRefs(req.instances, [
           keys.prefix,
           req.kind,
-          req.id,
+          req.callId,
           req.amount,
           req.force ? 1 : 0,
           req.ttlMs ?? 0,
-          req.retentionMs,
+          retention(),
           keyed ? 1 : 0,
           historyRetentionMs,
           resendWindowMs,
@@ -127,21 +138,34 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
       if (Number(reply[0]) === 1) {
         const out: ChargeOutcome = {
           ok: true,
-          id: String(reply[1]),
+          callId: String(reply[1]),
           replayed: Number(reply[2]) === 1,
           totals: decodeTotals(reply, 4, n).totals,
         };
         if (req.kind === 'reserve') out.expiresAt = Number(reply[3]);
         return out;
       }
-      return { ok: false, refusedAt: Number(reply[1]), missing: Number(reply[2]) === 1, totals: decodeTotals(reply, 3, n).totals };
+      return {
+        ok: false,
+        refusedAt: Number(reply[1]),
+        reason: Number(reply[2]) === 1 ? 'no_budget' : 'limit_exceeded',
+        totals: decodeTotals(reply, 3, n).totals,
+      };
     },
 
     async settle(req: SettleRequest): Promise<SettleOutcome> {
       const reply = await run(
         'settle',
         [keys.reservation(req.reservationId), keys.limits, keys.holds],
-        [keys.prefix, req.action, req.amount, req.spendId, req.retentionMs, historyRetentionMs, req.reservationId],
+        [
+          keys.prefix,
+          req.action,
+          req.action === 'commit' ? req.amount : 0,
+          req.action === 'commit' ? req.spendId : '',
+          retention(),
+          historyRetentionMs,
+          req.reservationId,
+        ],
       );
       const status = String(reply[0]);
       if (status === 'unknown' || status === 'released_before') return { status };
@@ -166,11 +190,16 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
       return decodeTotals(reply, 0, refs.length).totals;
     },
 
+    async observe(refs: readonly InstanceRef[]) {
+      const reply = await run('observe', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, EXPIRED_HOLD_RETENTION_MS]));
+      return decodeTotals(reply, 0, refs.length).totals;
+    },
+
     async history(req: HistoryRequest): Promise<number[]> {
       if (req.periods.length === 0) return [];
       const used = await send('history', () => {
         const p = client.pipeline();
-        for (const period of req.periods) p.hget(keys.totals(req.id, period), 'u');
+        for (const period of req.periods) p.hget(keys.totals(req.instance, period), 'u');
         return p.exec();
       });
       return (used ?? []).map(([err, v]) => {
@@ -179,25 +208,25 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
       });
     },
 
-    instances: () => send('instances', () => client.smembers(keys.instances)),
+    /** Pages by ZSCAN: a name may come twice while the set grows (the guard dedupes), none is missed. */
+    async instances(req: InstancePageRequest): Promise<InstancePage> {
+      const [cursor, flat] = await send('instances', () => client.zscan(keys.instances(req.rule), req.cursor ?? '0', 'COUNT', req.limit));
+      const names: string[] = [];
+      for (let i = 0; i < flat.length; i += 2) names.push(flat[i] as string);
+      return cursor === '0' ? { names } : { names, cursor };
+    },
 
     async limits(): Promise<LimitsSnapshot> {
       const reply = await run('limits', [keys.limits, keys.limitsVersion], []);
       const flat = reply[1] as string[];
-      const overrides: Record<string, number> = {};
-      for (let i = 0; i < flat.length; i += 2) overrides[flat[i] as string] = Number(flat[i + 1]);
+      const overrides = new Map<string, number>();
+      for (let i = 0; i < flat.length; i += 2) overrides.set(flat[i] as string, Number(flat[i + 1]));
       return { version: Number(reply[0]), overrides };
     },
 
     async setLimit(req: SetLimitRequest): Promise<SetLimitOutcome> {
-      const reply = await run(
-        'set-limit',
-        [keys.limits, keys.limitsVersion, keys.holds],
-        encodeRefs(req.read, [keys.prefix, EXPIRED_HOLD_RETENTION_MS, req.name, req.limit, req.expectedVersion]),
-      );
-      const n = req.read.length;
-      const limitsBefore = reply.slice(2, 2 + n).map((v) => (v === '' || v === null ? null : Number(v)));
-      return { ok: Number(reply[0]) === 1, version: Number(reply[1]), limitsBefore, totals: decodeTotals(reply, 2 + n, n).totals };
+      const reply = await run('set-limit', [keys.limits, keys.limitsVersion], [req.name, req.limit, req.expectedVersion]);
+      return { ok: Number(reply[0]) === 1, version: Number(reply[1]) };
     },
 
     close(): void {

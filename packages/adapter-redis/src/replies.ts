@@ -1,17 +1,18 @@
 // Encoding refs for the scripts and decoding their flat replies into the SPI's shapes.
-import type { InstanceRef, InstanceTotals } from '@spendguard/core';
+import type { InstanceRef, InstanceTotals } from '@spendguard/core/adapter';
 
-/** The refs as one JSON argument: `[id, period, day, limit | false, hard '1'/'0', periodEnd, ...limitKeys]` each. */
+/** The refs as one JSON argument: `[name, period, day, limit | false, hard '1'/'0', periodEnd, rule, ...limitKeys]` each. */
 export function encodeRefs(refs: readonly InstanceRef[], out: Array<string | number>): Array<string | number> {
   out.push(
     JSON.stringify(
       refs.map((r) => [
-        r.id,
+        r.name,
         r.period,
         r.day,
         r.limit === null ? false : String(r.limit),
         r.hard ? '1' : '0',
         String(r.periodEnd),
+        r.rule,
         ...r.limitKeys,
       ]),
     ),
@@ -22,13 +23,14 @@ export function encodeRefs(refs: readonly InstanceRef[], out: Array<string | num
 /** A ref stored inside a reservation (cjson array) back into an InstanceRef. */
 export function decodeStoredRef(a: Array<string | false>): InstanceRef {
   return {
-    id: a[0] as string,
+    name: a[0] as string,
+    rule: a[6] as string,
     period: a[1] as string,
     day: a[2] as string,
     limit: a[3] === false || a[3] === '' ? null : Number(a[3]),
     hard: a[4] === '1',
     periodEnd: Number(a[5]),
-    limitKeys: a.slice(6) as string[],
+    limitKeys: a.slice(7) as string[],
   };
 }
 
@@ -43,15 +45,16 @@ export function decodeTotals(reply: unknown[], at: number, count: number): { tot
     }
     const t: InstanceTotals = {
       limit: Number(reply[i]),
-      used: Number(reply[i + 1]),
-      usedBefore: Number(reply[i + 2]),
-      reserved: Number(reply[i + 3]),
-      dayUsed: Number(reply[i + 4]),
+      limitBefore: Number(reply[i + 1]),
+      used: Number(reply[i + 2]),
+      usedBefore: Number(reply[i + 3]),
+      reserved: Number(reply[i + 4]),
+      dayUsed: Number(reply[i + 5]),
     };
-    const previous = reply[i + 5];
-    if (typeof previous === 'string' && previous !== '') t.previous = { period: previous, used: Number(reply[i + 6]) };
+    const previous = reply[i + 6];
+    if (typeof previous === 'string' && previous !== '') t.previous = { period: previous, used: Number(reply[i + 7]) };
     totals.push(t);
-    i += 7;
+    i += 8;
   }
   return { totals, next: i };
 }

@@ -67,6 +67,17 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX spendguard_ledger_at ON spendguard_ledger (at);
   `,
+  // 2: retention for totals and instances, instances listed per rule, the limit each level was derived from.
+  `
+  ALTER TABLE spendguard_totals ADD COLUMN seen_limit INTEGER;
+  ALTER TABLE spendguard_totals ADD COLUMN forget_at INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX spendguard_totals_forget ON spendguard_totals (forget_at) WHERE forget_at > 0;
+  ALTER TABLE spendguard_instances ADD COLUMN rule TEXT NOT NULL DEFAULT '';
+  ALTER TABLE spendguard_instances ADD COLUMN forget_at INTEGER NOT NULL DEFAULT 0;
+  UPDATE spendguard_instances SET rule = CASE WHEN instr(id, ':') > 0 THEN substr(id, 1, instr(id, ':') - 1) ELSE id END;
+  CREATE INDEX spendguard_instances_rule ON spendguard_instances (rule, id);
+  CREATE INDEX spendguard_instances_forget ON spendguard_instances (forget_at) WHERE forget_at > 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -100,6 +100,7 @@ describe('sqliteAdapter specifics', () => {
       store: sqliteAdapter({ path, busyTimeoutMs: 50 }),
       budgets: [{ id: 'm', limit: 5 }],
       onStoreError: 'allow',
+      offlineAllowance: 100,
     });
     const other = new Database(path);
     other.exec('BEGIN IMMEDIATE');

@@ -1,4 +1,5 @@
-// The events a guard emits, and how level changes are turned into them.
+// The events a guard emits and their payloads.
+import type { ListenerErrorEvent } from './safe-emitter.js';
 import type { AlertLevel, Level } from './thresholds.js';
 
 export interface TransitionEvent {
@@ -47,6 +48,11 @@ export interface SpendGuardEvents {
   denied: [event: DeniedEvent];
   reset: [event: ResetEvent];
   overage: [event: OverageEvent];
+  /** A listener of another event threw or rejected; the call that emitted was not affected. */
+  error: [event: ListenerErrorEvent];
 }
 
 export type SpendGuardEventName = keyof SpendGuardEvents;
+
+/** One event to emit, as derived from a store step. */
+export type GuardEvent = { [K in SpendGuardEventName]: { type: K; payload: SpendGuardEvents[K][0] } }[SpendGuardEventName];

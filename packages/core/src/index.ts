@@ -1,5 +1,9 @@
-// @spendguard/core: the public API of the rules engine.
+// @spendguard/core: the public API of the rules engine. Adapter authors find the storage-adapter
+// interface in '@spendguard/core/adapter', and the conformance suite in '@spendguard/core/testing'.
+
+export type { StorageAdapter } from './adapter/spi.js';
 export type { Allocation } from './allocation.js';
+export type { CallOptions } from './call-validation.js';
 export { isSpendGuardError, SpendGuardError, type SpendGuardErrorCode } from './errors.js';
 export type {
   AlertEvent,
@@ -11,7 +15,6 @@ export type {
   TransitionEvent,
 } from './events.js';
 export {
-  type CallOptions,
   type CheckResult,
   type CommitResult,
   createSpendGuard,
@@ -23,25 +26,11 @@ export {
   type SpendGuardOptions,
   type SpendResult,
 } from './guard.js';
-export { escapeValue, instanceKey, instanceName, parseInstanceName, unescapeValue } from './instance-name.js';
-export { type BudgetMachineEvent, type BudgetSnapshot, budgetMachine, LevelStepper } from './machine.js';
+export { type BudgetMachineEvent, type BudgetSnapshot, budgetMachine } from './machine.js';
 export { fromMicros, MAX_AMOUNT, MICROS_PER_UNIT, toMicros } from './money.js';
-export { type Period, PeriodClock, type PeriodSpec, type PeriodUnit, periodAt, previousPeriod } from './period.js';
+export type { JournalEntry, UnflushedError } from './offline-journal.js';
+export type { PeriodUnit } from './period.js';
 export type { Attributes, BudgetDefinition } from './rules.js';
+export type { ListenerErrorEvent } from './safe-emitter.js';
 export type { BudgetStatus, Pacing } from './status.js';
-export type {
-  ChargeOutcome,
-  ChargeRequest,
-  HistoryRequest,
-  InstanceRef,
-  InstanceTotals,
-  LedgerEntry,
-  LimitsSnapshot,
-  SetLimitOutcome,
-  SetLimitRequest,
-  SettleOutcome,
-  SettleRequest,
-  StorageAdapter,
-} from './store.js';
-export { addToDay, effectiveLimit } from './store-helpers.js';
-export { type AlertLevel, DEFAULT_THRESHOLDS, LEVELS, type Level, levelFor, type Thresholds } from './thresholds.js';
+export { type AlertLevel, DEFAULT_THRESHOLDS, LEVELS, type Level, type Thresholds } from './thresholds.js';

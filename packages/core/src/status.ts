@@ -1,8 +1,9 @@
 // BudgetStatus: one instance's totals with its level, daily pacing and end-of-period forecast.
+
+import type { InstanceTotals } from './adapter/spi.js';
 import { fromMicros } from './money.js';
 import { type Period, toIso } from './period.js';
 import type { Rule } from './rules.js';
-import type { InstanceTotals } from './store.js';
 import { type Level, levelFor } from './thresholds.js';
 
 export interface Pacing {

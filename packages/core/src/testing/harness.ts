@@ -1,7 +1,8 @@
 // What the conformance suite needs from an adapter package, and the guards it builds over one store.
+import { onTestFinished } from 'vitest';
+import type { StorageAdapter } from '../adapter/spi.js';
 import { createSpendGuard, type SpendGuard, type SpendGuardOptions } from '../guard.js';
 import type { BudgetDefinition } from '../rules.js';
-import type { StorageAdapter } from '../store.js';
 import { ManualClock } from './manual-clock.js';
 
 export interface ConformanceOptions {
@@ -28,7 +29,10 @@ export interface Fixture {
 
 export const NOV_2026 = Date.parse('2026-11-10T12:00:00Z');
 
-/** `count` guards with the same budgets over one store (separate connections where the adapter has them). */
+/**
+ * `count` guards with the same budgets over one store (separate connections where the adapter has them).
+ * The stores are closed when the test finishes, whatever happens in it; close() may also be called early.
+ */
 export async function fixture(
   options: ConformanceOptions,
   budgets: BudgetDefinition[],
@@ -40,15 +44,15 @@ export async function fixture(
   const stores: StorageAdapter[] = [store];
   for (let i = 1; i < count; i++) stores.push(options.connect ? await options.connect(store) : store);
   const guards = stores.map((s) => createSpendGuard({ store: s, budgets, clock: clock.now, ...extra }));
-  return {
-    clock,
-    store,
-    guards,
-    guard: guards[0] as SpendGuard,
-    async close() {
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
       for (const s of new Set(stores)) await s.close();
-    },
+    })();
+    return closing;
   };
+  onTestFinished(close);
+  return { clock, store, guards, guard: guards[0] as SpendGuard, close };
 }
 
 /** Status numbers back to exact micro-units for comparisons. */

@@ -1,36 +1,36 @@
-// A binary min-heap of (time, id): the next reservation to expire is always at the top, in O(log n).
+// A binary min-heap of (deadline, item): the next item due is always at the top, in O(log n).
 
-export class ExpiryQueue {
+export class DeadlineQueue<T> {
   private readonly times: number[] = [];
-  private readonly ids: string[] = [];
+  private readonly items: T[] = [];
 
   get size(): number {
     return this.times.length;
   }
 
-  push(time: number, id: string): void {
-    const { times, ids } = this;
+  push(time: number, item: T): void {
+    const { times, items } = this;
     let i = times.length;
     times.push(time);
-    ids.push(id);
+    items.push(item);
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if ((times[parent] as number) <= time) break;
       times[i] = times[parent] as number;
-      ids[i] = ids[parent] as string;
+      items[i] = items[parent] as T;
       i = parent;
     }
     times[i] = time;
-    ids[i] = id;
+    items[i] = item;
   }
 
-  /** Removes and returns the id at the top if its time is at or before `now`. */
-  popDue(now: number): string | undefined {
-    const { times, ids } = this;
+  /** Removes and returns the item at the top if its deadline is at or before `now`. */
+  popDue(now: number): T | undefined {
+    const { times, items } = this;
     if (times.length === 0 || (times[0] as number) > now) return undefined;
-    const top = ids[0];
+    const top = items[0];
     const lastTime = times.pop() as number;
-    const lastId = ids.pop() as string;
+    const lastItem = items.pop() as T;
     const n = times.length;
     if (n > 0) {
       let i = 0;
@@ -41,11 +41,11 @@ export class ExpiryQueue {
         const c = r < n && (times[r] as number) < (times[l] as number) ? r : l;
         if ((times[c] as number) >= lastTime) break;
         times[i] = times[c] as number;
-        ids[i] = ids[c] as string;
+        items[i] = items[c] as T;
         i = c;
       }
       times[i] = lastTime;
-      ids[i] = lastId;
+      items[i] = lastItem;
     }
     return top;
   }

@@ -1,0 +1,133 @@
+// The SQLite adapter's records: prepared statements on one connection, run inside the caller's
+// IMMEDIATE transaction. Run-time limits are cached per connection and reloaded when their version moves.
+import type { InstancePage, InstanceRef, LedgerEntry, PeriodRecord, Records, ReservationRecord } from '@spendguard/core/adapter';
+import type { Statements } from './statements.js';
+
+interface TotalRow {
+  used: number;
+  reserved: number;
+  day: string;
+  dayUsed: number;
+  seenLimit: number | null;
+}
+
+interface ReservationRow {
+  amount: number;
+  refs: string;
+  ledger: string | null;
+  expiresAt: number;
+  state: ReservationRecord['state'];
+  spendId: string | null;
+  actual: number | null;
+  expired: number | null;
+}
+
+/** Refs as stored by schema 1 carried `id` and no `rule`; they still read. */
+function decodeRefs(json: string): InstanceRef[] {
+  return (JSON.parse(json) as Array<InstanceRef & { id?: string }>).map((r) => {
+    if (r.name !== undefined) return r;
+    const name = r.id as string;
+    const colon = name.indexOf(':');
+    return { ...r, name, rule: colon < 0 ? name : name.slice(0, colon) };
+  });
+}
+
+export function sqliteRecords(q: Statements): Records & { refresh(): void } {
+  let version = -1;
+  let overrides = new Map<string, number>();
+
+  /** Reloads run-time limits when another connection changed them; cheap when it did not. */
+  function fresh(): void {
+    const current = q.limitsVersion.get() as number;
+    if (current !== version) {
+      overrides = new Map((q.allLimits.all() as Array<{ name: string; amount: number }>).map((r) => [r.name, r.amount]));
+      version = current;
+    }
+  }
+
+  return {
+    /** Run first in every transaction: the limits cache is per connection, the limits are shared. */
+    refresh: fresh,
+    totals: (instance, period) => q.total.get(instance, period) as TotalRow | undefined,
+    writeTotals(instance, period, r: PeriodRecord, forgetAt) {
+      q.writeTotal.run(instance, period, r.used, r.reserved, r.day, r.dayUsed, r.seenLimit, forgetAt);
+    },
+    lastPeriod: (instance) => q.lastPeriod.get(instance) as string | undefined,
+    setLastPeriod(instance, rule, period, forgetAt) {
+      q.setLastPeriod.run(instance, rule, period, forgetAt);
+    },
+
+    override: (name) => overrides.get(name),
+    noOverrides: () => overrides.size === 0,
+    overrides: () => new Map(overrides),
+    limitsVersion: () => version,
+    setOverride(name, amount) {
+      q.setLimit.run(name, amount);
+      version = q.bumpLimitsVersion.get() as number;
+      overrides.set(name, amount);
+      return version;
+    },
+
+    reservation(id) {
+      const row = q.reservation.get(id) as ReservationRow | undefined;
+      if (!row) return undefined;
+      const record: ReservationRecord = { amount: row.amount, refs: decodeRefs(row.refs), expiresAt: row.expiresAt, state: row.state };
+      if (row.ledger !== null) record.ledger = JSON.parse(row.ledger) as LedgerEntry;
+      if (row.state === 'committed')
+        record.commit = { spendId: row.spendId as string, actual: row.actual as number, expired: row.expired === 1 };
+      return record;
+    },
+    saveReservation(id, r, forgetAt) {
+      const c = r.commit;
+      q.saveReservation.run(
+        id,
+        r.amount,
+        JSON.stringify(r.refs),
+        r.ledger ? JSON.stringify(r.ledger) : null,
+        r.expiresAt,
+        r.state,
+        c ? c.spendId : null,
+        c ? c.actual : null,
+        c ? (c.expired ? 1 : 0) : null,
+        forgetAt === 0 ? null : forgetAt,
+      );
+    },
+    nextDueReservation: (now) => q.dueHold.get(now) as string | undefined,
+
+    rememberedKey(key, now) {
+      const row = q.idempotent.get(key, now) as { id: string; expiresAt: number | null } | undefined;
+      if (!row) return undefined;
+      return row.expiresAt === null ? { callId: row.id } : { callId: row.id, expiresAt: row.expiresAt };
+    },
+    rememberKey(key, value, forgetAt) {
+      q.remember.run(key, value.callId, value.expiresAt ?? null, forgetAt);
+    },
+
+    forgetDue(now, max) {
+      let left = max;
+      for (const statement of [q.forgetKeys, q.forgetReservations, q.forgetTotals, q.forgetInstances]) {
+        if (left <= 0) break;
+        left -= statement.run(now, left).changes;
+      }
+      return max - left;
+    },
+
+    instancesPage(rule, cursor, limit): InstancePage {
+      const names = q.instancesPage.all(rule, cursor ?? '', limit) as string[];
+      return names.length === limit ? { names, cursor: names[names.length - 1] as string } : { names };
+    },
+
+    appendLedger(e) {
+      q.ledger.run(
+        e.at,
+        e.day,
+        e.kind,
+        e.spendId,
+        e.reservationId,
+        e.amount,
+        JSON.stringify(e.ledger.attrs),
+        e.ledger.meta ? JSON.stringify(e.ledger.meta) : null,
+      );
+    },
+  };
+}

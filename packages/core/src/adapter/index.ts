@@ -1,0 +1,11 @@
+// @spendguard/core/adapter: what an adapter author needs: the storage-adapter interface (SPI), and the
+// shared algorithm that a JavaScript adapter runs over its own synchronous records.
+export { addToDay } from './day-total.js';
+export {
+  createRecordAdapter,
+  DEFAULT_HISTORY_RETENTION_MS,
+  DEFAULT_RETENTION_MS,
+  type RecordAdapterOptions,
+} from './record-adapter.js';
+export type { PeriodRecord, Records, RememberedKey, ReservationRecord, ReservationState } from './records.js';
+export type * from './spi.js';

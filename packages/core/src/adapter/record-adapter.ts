@@ -1,0 +1,264 @@
+// The charge / settle / set-limit algorithm, written once for every JavaScript adapter over the
+// synchronous Records interface. The Redis scripts mirror it in Lua; the conformance suite holds both.
+import { addToDay } from './day-total.js';
+import type { PeriodRecord, Records, ReservationRecord } from './records.js';
+import type {
+  AdapterCapabilities,
+  ChargeOutcome,
+  ChargeRequest,
+  HistoryRequest,
+  InstancePage,
+  InstancePageRequest,
+  InstanceRef,
+  InstanceTotals,
+  LimitsSnapshot,
+  SetLimitOutcome,
+  SetLimitRequest,
+  SettleOutcome,
+  SettleRequest,
+  StorageAdapter,
+  StoreSettings,
+} from './spi.js';
+
+export const DEFAULT_RETENTION_MS = 86_400_000;
+export const DEFAULT_HISTORY_RETENTION_MS = 2 * 365 * 86_400_000;
+/** How many forgotten records one step deletes at most, so that no step grows with the backlog. */
+const FORGET_BATCH = 256;
+const SWEEP_EVERY_MS = 1000;
+
+export interface RecordAdapterOptions {
+  name: string;
+  records: Records;
+  /** Runs `body` as one atomic step (memory: directly; SQLite: one IMMEDIATE transaction). */
+  atomic: <T>(body: () => T) => T;
+  /** Runs a read that changes nothing (SQLite: a deferred transaction). Default: `atomic`. */
+  snapshot?: <T>(body: () => T) => T;
+  /** How long a period's totals stay readable after the period ends. Default two years. */
+  historyRetentionMs?: number;
+  ledger?: boolean;
+  close?: () => void;
+}
+
+/** A StorageAdapter whose every operation runs the shared algorithm over `records`. */
+export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapter {
+  const { records, atomic } = options;
+  const snapshot = options.snapshot ?? atomic;
+  const historyRetentionMs = options.historyRetentionMs ?? DEFAULT_HISTORY_RETENTION_MS;
+  const keepLedger = options.ledger === true && records.appendLedger !== undefined;
+  /** Set by the guards on this adapter (configure); the longest one asked for wins. */
+  let configuredRetention: number | undefined;
+  let retentionMs = DEFAULT_RETENTION_MS;
+  let nextSweep = Number.NEGATIVE_INFINITY;
+
+  const limitOf = (ref: InstanceRef): number | null => {
+    if (records.noOverrides()) return ref.limit;
+    for (const name of ref.limitKeys) {
+      const value = records.override(name);
+      if (value !== undefined) return value;
+    }
+    return ref.limit;
+  };
+
+  const forgetAtOf = (ref: InstanceRef): number => (ref.periodEnd > 0 ? ref.periodEnd + historyRetentionMs : 0);
+
+  /** What every writing step does first: expired holds freed, and a bounded batch of old records forgotten. */
+  function housekeeping(now: number): void {
+    for (let id = records.nextDueReservation(now); id !== undefined; id = records.nextDueReservation(now)) {
+      const r = records.reservation(id);
+      if (r?.state !== 'held') continue;
+      for (const ref of r.refs) {
+        const rec = records.totals(ref.name, ref.period);
+        if (!rec) continue;
+        rec.reserved -= r.amount;
+        records.writeTotals(ref.name, ref.period, rec, forgetAtOf(ref));
+      }
+      records.saveReservation(id, { ...r, state: 'expired' }, now + retentionMs);
+    }
+    if (now >= nextSweep) {
+      const deleted = records.forgetDue(now, FORGET_BATCH);
+      nextSweep = deleted === FORGET_BATCH ? now : now + SWEEP_EVERY_MS;
+    }
+  }
+
+  function totalsOf(ref: InstanceRef, limit: number, rec: PeriodRecord | undefined): InstanceTotals {
+    const used = rec ? rec.used : 0;
+    return {
+      limit,
+      limitBefore: limit,
+      used,
+      usedBefore: used,
+      reserved: rec ? rec.reserved : 0,
+      dayUsed: rec && rec.day === ref.day ? rec.dayUsed : 0,
+    };
+  }
+
+  function currentTotals(refs: readonly InstanceRef[]): Array<InstanceTotals | null> {
+    const out: Array<InstanceTotals | null> = new Array(refs.length);
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i] as InstanceRef;
+      const limit = limitOf(ref);
+      out[i] = limit === null ? null : totalsOf(ref, limit, records.totals(ref.name, ref.period));
+    }
+    return out;
+  }
+
+  /** Adds to one instance-period; the first write of a period moves the instance's latest period. */
+  function add(ref: InstanceRef, limit: number, found: PeriodRecord | undefined, used: number, reserved: number): InstanceTotals {
+    const rec = found ?? { used: 0, reserved: 0, day: '', dayUsed: 0, seenLimit: limit };
+    const totals: InstanceTotals = {
+      limit,
+      limitBefore: rec.seenLimit ?? limit,
+      used: rec.used + used,
+      usedBefore: rec.used,
+      reserved: rec.reserved + reserved,
+      dayUsed: 0,
+    };
+    rec.used += used;
+    rec.reserved += reserved;
+    rec.seenLimit = limit;
+    addToDay(rec, ref.day, used);
+    if (rec.day === ref.day) totals.dayUsed = rec.dayUsed;
+    const forgetAt = forgetAtOf(ref);
+    records.writeTotals(ref.name, ref.period, rec, forgetAt);
+    if (!found) {
+      const last = records.lastPeriod(ref.name);
+      if (last === undefined || ref.period > last) {
+        if (last !== undefined) totals.previous = { period: last, used: records.totals(ref.name, last)?.used ?? 0 };
+        records.setLastPeriod(ref.name, ref.rule, ref.period, forgetAt);
+      }
+    }
+    return totals;
+  }
+
+  function charge(req: ChargeRequest): ChargeOutcome {
+    housekeeping(req.now);
+    if (req.idempotencyKey !== undefined) {
+      const seen = records.rememberedKey(req.idempotencyKey, req.now);
+      if (seen) {
+        const out: ChargeOutcome = { ok: true, callId: seen.callId, replayed: true, totals: currentTotals(req.instances) };
+        if (seen.expiresAt !== undefined) out.expiresAt = seen.expiresAt;
+        return out;
+      }
+    }
+    const refs = req.instances;
+    const n = refs.length;
+    const limits: Array<number | null> = new Array(n);
+    const found: Array<PeriodRecord | undefined> = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const ref = refs[i] as InstanceRef;
+      const limit = limitOf(ref);
+      const rec = records.totals(ref.name, ref.period);
+      limits[i] = limit;
+      found[i] = rec;
+      if (!ref.hard || req.force) continue;
+      if (limit === null || (rec ? rec.used + rec.reserved : 0) + req.amount > limit) {
+        return { ok: false, refusedAt: i, reason: limit === null ? 'no_budget' : 'limit_exceeded', totals: currentTotals(refs) };
+      }
+    }
+    const isReserve = req.kind === 'reserve';
+    const used = isReserve ? 0 : req.amount;
+    const reserved = isReserve ? req.amount : 0;
+    const totals: Array<InstanceTotals | null> = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const limit = limits[i] as number | null;
+      totals[i] = limit === null ? null : add(refs[i] as InstanceRef, limit, found[i], used, reserved);
+    }
+    const out: ChargeOutcome = { ok: true, callId: req.callId, replayed: false, totals };
+    if (isReserve) {
+      const expiresAt = req.now + (req.ttlMs ?? 0);
+      const held = refs.filter((_, i) => limits[i] !== null);
+      const record: ReservationRecord = { amount: req.amount, refs: held, expiresAt, state: 'held' };
+      if (req.ledger) record.ledger = req.ledger;
+      records.saveReservation(req.callId, record, 0);
+      out.expiresAt = expiresAt;
+    } else if (keepLedger && req.ledger) {
+      appendLedger(req.now, refs, 'spend', req.callId, null, req.amount, req.ledger);
+    }
+    if (req.idempotencyKey !== undefined) {
+      const remembered = isReserve ? { callId: req.callId, expiresAt: out.expiresAt as number } : { callId: req.callId };
+      records.rememberKey(req.idempotencyKey, remembered, req.now + retentionMs);
+    }
+    return out;
+  }
+
+  function appendLedger(
+    at: number,
+    refs: readonly InstanceRef[],
+    kind: 'spend' | 'commit',
+    spendId: string,
+    reservationId: string | null,
+    amount: number,
+    ledger: NonNullable<ChargeRequest['ledger']>,
+  ): void {
+    const day = refs[0]?.day ?? new Date(at).toISOString().slice(0, 10);
+    records.appendLedger?.({ at, day, kind, spendId, reservationId, amount, ledger });
+  }
+
+  function settle(req: SettleRequest): SettleOutcome {
+    housekeeping(req.now);
+    const r = records.reservation(req.reservationId);
+    if (!r) return { status: 'unknown' };
+    if (r.state === 'released') return { status: 'released_before' };
+    if (r.state === 'committed') {
+      const c = r.commit as NonNullable<ReservationRecord['commit']>;
+      return { status: 'committed_before', spendId: c.spendId, actual: c.actual, reserved: r.amount, expired: c.expired };
+    }
+    const expired = r.state === 'expired';
+    const commit = req.action === 'commit';
+    const used = commit ? req.amount : 0;
+    const totals = r.refs.map((ref) => add(ref, limitOf(ref) ?? 0, records.totals(ref.name, ref.period), used, expired ? 0 : -r.amount));
+    const settled: ReservationRecord = { ...r, state: commit ? 'committed' : 'released' };
+    if (req.action === 'commit') {
+      settled.commit = { spendId: req.spendId, actual: req.amount, expired };
+      if (keepLedger && r.ledger) appendLedger(req.now, r.refs, 'commit', req.spendId, req.reservationId, req.amount, r.ledger);
+    }
+    records.saveReservation(req.reservationId, settled, req.now + retentionMs);
+    return { status: 'applied', reserved: r.amount, expired, instances: r.refs, totals };
+  }
+
+  function observe(refs: readonly InstanceRef[], now: number): Array<InstanceTotals | null> {
+    housekeeping(now);
+    return refs.map((ref) => {
+      const limit = limitOf(ref);
+      if (limit === null) return null;
+      const rec = records.totals(ref.name, ref.period);
+      const totals = totalsOf(ref, limit, rec);
+      if (rec && rec.seenLimit !== limit) {
+        totals.limitBefore = rec.seenLimit ?? limit;
+        rec.seenLimit = limit;
+        records.writeTotals(ref.name, ref.period, rec, forgetAtOf(ref));
+      }
+      return totals;
+    });
+  }
+
+  function setLimit(req: SetLimitRequest): SetLimitOutcome {
+    const version = records.limitsVersion();
+    if (req.expectedVersion !== version) return { ok: false, version };
+    return { ok: true, version: records.setOverride(req.name, req.limit) };
+  }
+
+  const capabilities: AdapterCapabilities = { ledger: keepLedger, serverClock: false };
+
+  return {
+    name: options.name,
+    capabilities,
+    configure(settings: StoreSettings): void {
+      configuredRetention = Math.max(configuredRetention ?? 0, settings.retentionMs);
+      retentionMs = configuredRetention;
+    },
+    charge: (req) => atomic(() => charge(req)),
+    settle: (req) => atomic(() => settle(req)),
+    read: (refs, now) =>
+      atomic(() => {
+        housekeeping(now);
+        return currentTotals(refs);
+      }),
+    observe: (refs, now) => atomic(() => observe(refs, now)),
+    history: (req: HistoryRequest) => snapshot(() => req.periods.map((p) => records.totals(req.instance, p)?.used ?? 0)),
+    instances: (req: InstancePageRequest): InstancePage => snapshot(() => records.instancesPage(req.rule, req.cursor, req.limit)),
+    limits: (): LimitsSnapshot => snapshot(() => ({ version: records.limitsVersion(), overrides: records.overrides() })),
+    setLimit: (req) => atomic(() => setLimit(req)),
+    close: () => options.close?.(),
+  };
+}

@@ -1,0 +1,82 @@
+// The small synchronous record interface that the shared adapter algorithm runs on: memory implements
+// it with Maps, SQLite with prepared statements. Every call happens inside one atomic step.
+import type { InstancePage, InstanceRef, LedgerEntry } from './spi.js';
+
+/** One instance's totals in one period. */
+export interface PeriodRecord {
+  used: number;
+  reserved: number;
+  /** The day `dayUsed` counts. */
+  day: string;
+  dayUsed: number;
+  /** The limit the level was last derived from (see InstanceTotals.limitBefore); null: not known. */
+  seenLimit: number | null;
+}
+
+export type ReservationState = 'held' | 'expired' | 'committed' | 'released';
+
+export interface ReservationRecord {
+  amount: number;
+  /** The instances that held the amount (those with a limit when it was taken). */
+  refs: readonly InstanceRef[];
+  expiresAt: number;
+  state: ReservationState;
+  ledger?: LedgerEntry;
+  /** Set once committed. */
+  commit?: { spendId: string; actual: number; expired: boolean };
+}
+
+export interface RememberedKey {
+  callId: string;
+  /** Reserve only: when the first call's reservation expires. */
+  expiresAt?: number;
+}
+
+/**
+ * What the algorithm needs from a store. `forgetAt` is when a record may be deleted (0: never);
+ * a store deletes due records in `forgetDue`, a bounded batch at a time.
+ */
+export interface Records {
+  totals(instance: string, period: string): PeriodRecord | undefined;
+  writeTotals(instance: string, period: string, record: PeriodRecord, forgetAt: number): void;
+  /** The latest period with activity of an instance, or undefined before its first. */
+  lastPeriod(instance: string): string | undefined;
+  /** Moves an instance's latest period forward (and lists it under its rule until `forgetAt`). */
+  setLastPeriod(instance: string, rule: string, period: string, forgetAt: number): void;
+
+  /** A run-time limit override by name. */
+  override(name: string): number | undefined;
+  /** true when no override was ever written: the hot path then skips the lookups. */
+  noOverrides(): boolean;
+  overrides(): Map<string, number>;
+  limitsVersion(): number;
+  /** Writes an override and returns the new limits version. */
+  setOverride(name: string, amount: number): number;
+
+  reservation(id: string): ReservationRecord | undefined;
+  /** Inserts or replaces a reservation. */
+  saveReservation(id: string, record: ReservationRecord, forgetAt: number): void;
+  /**
+   * The id of a held reservation whose time is up (earliest first), or undefined when none is due.
+   * A store with a due index removes the id from it; the algorithm then marks the reservation expired.
+   */
+  nextDueReservation(now: number): string | undefined;
+
+  rememberedKey(key: string, now: number): RememberedKey | undefined;
+  rememberKey(key: string, value: RememberedKey, forgetAt: number): void;
+
+  /** Deletes up to `max` records whose forget time has passed; returns how many it deleted. */
+  forgetDue(now: number, max: number): number;
+  instancesPage(rule: string, cursor: string | undefined, limit: number): InstancePage;
+
+  /** Present in stores that keep a ledger. */
+  appendLedger?(entry: {
+    at: number;
+    day: string;
+    kind: 'spend' | 'commit';
+    spendId: string;
+    reservationId: string | null;
+    amount: number;
+    ledger: LedgerEntry;
+  }): void;
+}

@@ -1,0 +1,211 @@
+// The storage-adapter interface (SPI). Each method that can change a total is ONE atomic step in the
+// store; an adapter does arithmetic on named counters and knows nothing of rules, levels or events.
+// All amounts are integer micro-units; all times are milliseconds since the epoch.
+
+/** One budget instance in one period, as a step must see it. */
+export interface InstanceRef {
+  /** The instance name, unique within a store: 'monthly', 'project:api'. */
+  readonly name: string;
+  /** The id of the rule the instance belongs to: stores list instances per rule. Opaque otherwise. */
+  readonly rule: string;
+  /** Period key: totals of different periods are different records. */
+  readonly period: string;
+  /** Day key in the instance's time zone, for the `dayUsed` sub-total. */
+  readonly day: string;
+  /** When the period ends, or 0 for a lifetime period: a store forgets a period's totals after it. */
+  readonly periodEnd: number;
+  /** Configured limit, or null when none is configured for this instance. */
+  readonly limit: number | null;
+  /** Run-time limit override names to look up first, most specific first; the first present wins. */
+  readonly limitKeys: readonly string[];
+  /**
+   * true: the step refuses if `used + reserved + amount` would pass the limit, or if there is no limit.
+   * false: never refuses; an instance without any limit is skipped (its totals come back null).
+   */
+  readonly hard: boolean;
+}
+
+/** One instance's totals as a step left them. */
+export interface InstanceTotals {
+  /** The effective limit now: the first override found, else the configured one. */
+  limit: number;
+  /**
+   * The limit this instance's level was last derived from (the limit of its previous step in this
+   * period). A step that records a new limit returns the old one here, so that the level change a
+   * limit change causes is seen by exactly one step, whichever comes first.
+   */
+  limitBefore: number;
+  used: number;
+  /** `used` before this step. */
+  usedBefore: number;
+  reserved: number;
+  /** Used in the day named by the ref's `day` (0 when the record holds an older day). */
+  dayUsed: number;
+  /**
+   * Set only by the step that first touched this period of an instance that had activity before:
+   * the last earlier period with activity. Exactly one step ever sees it.
+   */
+  previous?: { period: string; used: number };
+}
+
+/** Attributes and meta of a spend, kept by adapters with a ledger. */
+export interface LedgerEntry {
+  attrs: Record<string, string>;
+  meta?: Record<string, string | number>;
+}
+
+export interface ChargeRequest {
+  kind: 'spend' | 'reserve';
+  /**
+   * This call's id, chosen by the core and unique per call; it becomes the spend or reservation id.
+   * A journal replay sends the original id again: an adapter whose transport may run one call twice
+   * dedupes by it.
+   */
+  callId: string;
+  instances: readonly InstanceRef[];
+  amount: number;
+  /** The caller's clock. Adapters with `capabilities.serverClock` use their own for expiry. */
+  now: number;
+  /** Reserve only: how long the reservation holds its amount. */
+  ttlMs?: number;
+  /** Record without checking limits: a spend that was already admitted (journal replay). */
+  force?: boolean;
+  /** A repeated key returns the first successful step's id and changes nothing. */
+  idempotencyKey?: string;
+  /** Sent only to adapters with `capabilities.ledger`. */
+  ledger?: LedgerEntry;
+}
+
+export type RefusalReason = 'limit_exceeded' | 'no_budget';
+
+export type ChargeOutcome =
+  | {
+      ok: true;
+      /** This call's id, or the first call's id when an idempotency key matched. */
+      callId: string;
+      /** true when an idempotency key (or a resend of this very call) matched: nothing was counted. */
+      replayed: boolean;
+      /** Reserve only: when the reservation expires (the adapter's clock). */
+      expiresAt?: number;
+      /** One entry per request instance, null for a skipped soft instance. */
+      totals: Array<InstanceTotals | null>;
+    }
+  | {
+      ok: false;
+      /** Index of the first instance that refused. */
+      refusedAt: number;
+      /** no_budget: the instance has no limit at all; limit_exceeded: the amount does not fit. */
+      reason: RefusalReason;
+      totals: Array<InstanceTotals | null>;
+    };
+
+export interface CommitRequest {
+  action: 'commit';
+  reservationId: string;
+  /** The actual cost, recorded in the reservation's own period without a limit check. */
+  amount: number;
+  /** The id of the spend the commit records. */
+  spendId: string;
+  now: number;
+}
+
+export interface ReleaseRequest {
+  action: 'release';
+  reservationId: string;
+  now: number;
+}
+
+export type SettleRequest = CommitRequest | ReleaseRequest;
+
+export type SettleOutcome =
+  | { status: 'unknown' }
+  | { status: 'released_before' }
+  | { status: 'committed_before'; spendId: string; actual: number; reserved: number; expired: boolean }
+  | {
+      status: 'applied';
+      /** The amount the reservation held. */
+      reserved: number;
+      /** true when the reservation had expired before this step (its hold was already freed). */
+      expired: boolean;
+      /** The instances the reservation was taken on, with their totals after the step. */
+      instances: readonly InstanceRef[];
+      totals: Array<InstanceTotals | null>;
+    };
+
+export interface LimitsSnapshot {
+  /** Increases with every override written; used for optimistic compare-and-set. */
+  version: number;
+  overrides: ReadonlyMap<string, number>;
+}
+
+export interface SetLimitRequest {
+  name: string;
+  limit: number;
+  /** The step fails (ok: false) when the overrides changed since this version was read. */
+  expectedVersion: number;
+  now: number;
+}
+
+export interface SetLimitOutcome {
+  ok: boolean;
+  version: number;
+}
+
+export interface HistoryRequest {
+  instance: string;
+  periods: readonly string[];
+}
+
+export interface InstancePageRequest {
+  rule: string;
+  /** Where the previous page ended (its `cursor`), or undefined for the first page. */
+  cursor?: string;
+  /** At most this many names. */
+  limit: number;
+}
+
+export interface InstancePage {
+  names: string[];
+  /** Present when more names may follow. */
+  cursor?: string;
+}
+
+/** Settings the guard gives its store once, when it is created. */
+export interface StoreSettings {
+  /** How long idempotency keys and settled reservations are remembered. */
+  retentionMs: number;
+}
+
+export interface AdapterCapabilities {
+  /** The adapter keeps a ledger of every spend: the core then sends attributes and meta. */
+  readonly ledger: boolean;
+  /** Reservation expiry runs on the store's own clock, not the `now` the core sends. */
+  readonly serverClock: boolean;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface StorageAdapter {
+  readonly name: string;
+  readonly capabilities: AdapterCapabilities;
+  /** Called by every guard created on this adapter; with several guards the longest retention wins. */
+  configure(settings: StoreSettings): void;
+  /** Frees expired holds of the instances, checks every hard limit, then adds to all or none. */
+  charge(request: ChargeRequest): MaybePromise<ChargeOutcome>;
+  /** Commits or releases a reservation. */
+  settle(request: SettleRequest): MaybePromise<SettleOutcome>;
+  /** Current totals (after freeing expired holds), changing nothing. `limitBefore` equals `limit`. */
+  read(instances: readonly InstanceRef[], now: number): MaybePromise<Array<InstanceTotals | null>>;
+  /**
+   * Like read, but records each existing instance's current limit as the one its level was derived
+   * from, returning the previous one as `limitBefore`: the step after a limit change. Creates nothing.
+   */
+  observe(instances: readonly InstanceRef[], now: number): MaybePromise<Array<InstanceTotals | null>>;
+  /** `used` of one instance in each of the given periods (0 where there was no activity). */
+  history(request: HistoryRequest): MaybePromise<number[]>;
+  /** One page of the names of a rule's instances that had activity within the history retention. */
+  instances(request: InstancePageRequest): MaybePromise<InstancePage>;
+  limits(): MaybePromise<LimitsSnapshot>;
+  setLimit(request: SetLimitRequest): MaybePromise<SetLimitOutcome>;
+  close(): MaybePromise<void>;
+}

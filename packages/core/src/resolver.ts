@@ -1,0 +1,156 @@
+// From a call's attributes to the budget instances it touches: each as a store ref that carries its
+// rule, cached per instance so the hot path builds no strings. Also names instances for reads.
+
+import type { InstanceRef } from './adapter/spi.js';
+import { SpendGuardError } from './errors.js';
+import { instanceName, parseInstanceName, WILDCARD } from './instance-name.js';
+import { type Attributes, configuredLimit, limitKeys, matchRule, type Rule, validateAttributes } from './rules.js';
+
+export interface Resolved {
+  refs: InstanceRef[];
+  rules: Rule[];
+}
+
+export interface AttributePolicy {
+  /** Refuse attribute names that no rule uses in `per` or `where`. */
+  strict: boolean;
+  /** Attribute names every call must carry. */
+  required: readonly string[];
+}
+
+interface InstanceParts {
+  name: string;
+  limit: number | null;
+  limitKeys: readonly string[];
+}
+
+/** Instances remembered per rule; past this the cache starts over (keyed rules may have millions). */
+const PARTS_CACHE_LIMIT = 10_000;
+
+export class Resolver {
+  private readonly byId = new Map<string, Rule>();
+  private readonly parts = new Map<Rule, Map<string, InstanceParts>>();
+  private readonly known: ReadonlySet<string>;
+
+  constructor(
+    readonly rules: readonly Rule[],
+    private readonly policy: AttributePolicy,
+  ) {
+    for (const rule of rules) this.byId.set(rule.id, rule);
+    const known = new Set<string>();
+    for (const rule of rules) {
+      for (const attr of rule.per) known.add(attr);
+      for (const [attr] of rule.where) known.add(attr);
+    }
+    this.known = known;
+  }
+
+  /** Validates a call's attributes against their shape and the guard's attribute policy. */
+  checkAttributes(attrs: unknown): asserts attrs is Attributes {
+    validateAttributes(attrs);
+    const own = attrs as Attributes;
+    for (const name of this.policy.required) {
+      if (!Object.hasOwn(own, name)) {
+        throw new SpendGuardError(
+          'INVALID_ATTRIBUTES',
+          `attribute '${name}' is required on every call (requiredAttributes); got ${JSON.stringify(Object.keys(own))}.`,
+        );
+      }
+    }
+    if (!this.policy.strict) return;
+    for (const name of Object.keys(own)) {
+      if (!this.known.has(name)) {
+        throw new SpendGuardError(
+          'INVALID_ATTRIBUTES',
+          `attribute '${name}' is used by no budget (strictAttributes): known attributes are ${[...this.known].join(', ') || 'none'}. Fix the name, or add a budget that uses it.`,
+        );
+      }
+    }
+  }
+
+  /** Every instance a call with `attrs` touches, in rule order. */
+  resolve(attrs: Attributes, now: number): Resolved {
+    const refs: InstanceRef[] = [];
+    const rules: Rule[] = [];
+    for (const rule of this.rules) {
+      const key = matchRule(rule, attrs);
+      if (key === null) continue;
+      refs.push(this.refFor(rule, key, now));
+      rules.push(rule);
+    }
+    return { refs, rules };
+  }
+
+  refFor(rule: Rule, key: string | undefined, now: number): InstanceRef {
+    const parts = this.partsOf(rule, key);
+    const period = rule.period.at(now);
+    return {
+      name: parts.name,
+      rule: rule.id,
+      period: period.key,
+      day: rule.day.at(now).key,
+      periodEnd: period.key === 'all' ? 0 : period.end,
+      limit: parts.limit,
+      limitKeys: parts.limitKeys,
+      hard: rule.hard,
+    };
+  }
+
+  /** The rule a store ref belongs to, or undefined when the configuration no longer has it. */
+  ruleOfRef(ref: InstanceRef): Rule | undefined {
+    return this.byId.get(ref.rule);
+  }
+
+  ruleOf(ruleId: unknown): Rule {
+    const rule = typeof ruleId === 'string' ? this.byId.get(ruleId) : undefined;
+    if (!rule) {
+      throw new SpendGuardError(
+        'UNKNOWN_BUDGET',
+        `no budget rule '${String(ruleId)}'; declared rules: ${[...this.byId.keys()].join(', ')}.`,
+      );
+    }
+    return rule;
+  }
+
+  /** The rule and key of an instance name such as 'project:api'. */
+  instanceOf(budget: unknown): { rule: Rule; key?: string } {
+    if (typeof budget !== 'string') {
+      throw new SpendGuardError(
+        'UNKNOWN_BUDGET',
+        `budget must be an instance name like 'monthly' or 'project:api'; got ${String(budget)}.`,
+      );
+    }
+    const { ruleId, key } = parseInstanceName(budget);
+    const rule = this.ruleOf(ruleId);
+    if (rule.per.length > 0 !== (key !== undefined) || key === '' || key === WILDCARD) {
+      const example = rule.per.length > 0 ? `'${rule.id}:<${rule.per.join(',')}>'` : `'${rule.id}'`;
+      throw new SpendGuardError('UNKNOWN_BUDGET', `'${budget}' is not an instance of budget '${rule.id}'; name it as ${example}.`);
+    }
+    return key === undefined ? { rule } : { rule, key };
+  }
+
+  /**
+   * The per-instance parts of a ref, cached so that every call for one instance passes the same
+   * string objects: stores key maps by them, and a fresh string would be hashed again on each call.
+   */
+  private partsOf(rule: Rule, key: string | undefined): InstanceParts {
+    let cache = this.parts.get(rule);
+    if (!cache) {
+      cache = new Map();
+      this.parts.set(rule, cache);
+    }
+    const cacheKey = key ?? '';
+    let parts = cache.get(cacheKey);
+    if (!parts) {
+      if (cache.size >= PARTS_CACHE_LIMIT) cache.clear();
+      parts = { name: instanceName(rule.id, key), limit: configuredLimit(rule.limit, key), limitKeys: limitKeys(rule, key) };
+      cache.set(cacheKey, parts);
+    }
+    return parts;
+  }
+}
+
+/** The key of an instance name within its rule ('project:api' → 'api'), from the ref's own rule id. */
+export function keyOfRef(ref: InstanceRef): string | undefined {
+  return ref.name.length > ref.rule.length ? ref.name.slice(ref.rule.length + 1) : undefined;
+}
