@@ -1,6 +1,6 @@
 // Events from a store step's totals: pure. A reset when the step opened a new period, a transition and
 // its alerts when (used, limit) moved across a threshold or the soft limit. The guard only emits them.
-import type { InstanceRef, InstanceTotals } from './adapter/spi.js';
+import type { InstanceRef, InstanceTotals, SettleOutcome } from './adapter/spi.js';
 import type { GuardEvent } from './events.js';
 import { type LevelChange, type LevelContext, levelChange, resetTransition } from './level-changes.js';
 import { LevelStepper } from './machine.js';
@@ -11,6 +11,9 @@ import { levelFor } from './thresholds.js';
 
 export class EventDeriver {
   private readonly steppers = new Map<Rule, LevelStepper>();
+
+  /** `ruleOf` finds the rule of a ref the store gave back (a reservation's instances). */
+  constructor(private readonly ruleOf: (ref: InstanceRef) => Rule | undefined) {}
 
   private context(rule: Rule, ref: InstanceRef, now: number): LevelContext {
     let stepper = this.steppers.get(rule);
@@ -42,6 +45,35 @@ export class EventDeriver {
     // Fast path: most steps move no level and pass no soft limit; build nothing for them.
     if (!rule.softLimit && levelFor(t.usedBefore, t.limitBefore, rule.thresholds) === levelFor(t.used, t.limit, rule.thresholds)) return;
     pushChange(levelChange(this.context(rule, ref, now), t.usedBefore, t.limitBefore, t.used, t.limit), out);
+  }
+
+  /** The events of an applied commit (`actual` > 0) or release: level changes, and an overage per instance. */
+  deriveSettle(reservationId: string, actual: number, outcome: SettleOutcome & { status: 'applied' }, now: number): GuardEvent[] {
+    const events: GuardEvent[] = [];
+    outcome.instances.forEach((ref, i) => {
+      const t = outcome.totals[i];
+      const rule = this.ruleOf(ref);
+      if (!t || !rule) return;
+      this.derive(rule, ref, t, now, events);
+      if (actual > outcome.reserved) {
+        events.push({
+          type: 'overage',
+          payload: { budget: ref.name, reservationId, reserved: fromMicros(outcome.reserved), actual: fromMicros(actual) },
+        });
+      }
+    });
+    return events;
+  }
+
+  /** The events of a forced spend the store applied (a journal replay). */
+  deriveAll(refs: readonly InstanceRef[], totals: ReadonlyArray<InstanceTotals | null>, now: number): GuardEvent[] {
+    const events: GuardEvent[] = [];
+    refs.forEach((ref, i) => {
+      const t = totals[i];
+      const rule = this.ruleOf(ref);
+      if (t && rule) this.derive(rule, ref, t, now, events);
+    });
+    return events;
   }
 }
 

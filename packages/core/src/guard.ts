@@ -3,7 +3,7 @@
 import type { ChargeOutcome, InstanceRef, SettleOutcome, StorageAdapter } from './adapter/spi.js';
 import type { Allocation } from './allocation.js';
 import { assertAllocations } from './allocation.js';
-import { type CallOptions, DEFAULT_TTL_MS, idempotencyKeyOf, metaOf, reservationIdOf, ttlOf } from './call-validation.js';
+import { type CallOptions, idempotencyKeyOf, metaOf, reservationIdOf, ttlOf } from './call-validation.js';
 import {
   closedGuard,
   committedReservation,
@@ -16,11 +16,12 @@ import { EventDeriver } from './event-derivation.js';
 import type { GuardEvent, SpendGuardEvents } from './events.js';
 import { guardOptionsOf, type SpendGuardOptions } from './guard-options.js';
 import { IdSource } from './ids.js';
+import { JournalRunner } from './journal-runner.js';
 import { LimitChanges } from './limit-changes.js';
 import { fromMicros, toMicros } from './money.js';
-import { type JournalEntry, OfflineJournal, type ReplayOutcome } from './offline-journal.js';
 import { type CheckResult, type HistoryEntry, Reads } from './reads.js';
 import { Resolver } from './resolver.js';
+import { type CommitResult, commitResult, type Refusal, type ReserveResult, type SpendResult } from './results.js';
 import { type Attributes, compileRules, type Rule } from './rules.js';
 import { SafeEmitter } from './safe-emitter.js';
 import type { BudgetStatus } from './status.js';
@@ -31,40 +32,19 @@ export type { CallOptions } from './call-validation.js';
 export { DEFAULT_TTL_MS } from './call-validation.js';
 export type { SpendGuardOptions } from './guard-options.js';
 export type { CheckResult, HistoryEntry } from './reads.js';
-
-export type Refusal = {
-  allowed: false;
-  reason: 'limit_exceeded' | 'no_budget';
-  budget: string;
-  remaining: number;
-  requested: number;
-};
-
-export type SpendResult = { allowed: true; spendId: string; remaining: Record<string, number> } | Refusal;
-export type ReserveResult = { allowed: true; reservationId: string; expiresAt: number; remaining: Record<string, number> } | Refusal;
-export interface CommitResult {
-  spendId: string;
-  actual: number;
-  reserved: number;
-  overage: number;
-  expired: boolean;
-}
+export type { CommitResult, Refusal, ReserveResult, SpendResult } from './results.js';
 
 const NO_EVENTS: GuardEvent[] = [];
 
 export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   private readonly store: StorageAdapter;
   private readonly resolver: Resolver;
-  private readonly deriver = new EventDeriver();
+  private readonly deriver: EventDeriver;
   private readonly reads: Reads;
   private readonly limits: LimitChanges;
   private readonly clock: () => number;
   private readonly ids = new IdSource();
-  private readonly retentionMs: number;
-  private readonly journal: OfflineJournal | undefined;
-  private readonly replayIntervalMs: number;
-  private replayTimer: ReturnType<typeof setInterval> | undefined;
-  private replaying: Promise<void> | undefined;
+  private readonly journal: JournalRunner | undefined;
   private closed = false;
 
   constructor(options: SpendGuardOptions) {
@@ -75,12 +55,26 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     assertAllocations(rules, {});
     this.resolver = new Resolver(rules, o.attributes);
     this.clock = o.clock;
-    this.retentionMs = o.retentionMs;
-    this.journal = o.offlineAllowance === undefined ? undefined : new OfflineJournal(o.offlineAllowance, o.journalLimit);
-    this.replayIntervalMs = o.replayIntervalMs;
+    this.deriver = new EventDeriver((ref) => this.resolver.ruleOfRef(ref));
+    this.journal =
+      o.offlineAllowance === undefined
+        ? undefined
+        : new JournalRunner(
+            {
+              store: this.store,
+              clock: this.clock,
+              deriver: this.deriver,
+              emitAll: (events) => this.emitAll(events),
+              reportError: (event, error) => this.reportError(event, error),
+            },
+            o.offlineAllowance,
+            o.journalLimit,
+            o.replayIntervalMs,
+            o.retentionMs,
+          );
     this.reads = new Reads(this.store, this.resolver);
     this.limits = new LimitChanges(this.store, this.resolver, this.reads, this.clock);
-    this.store.configure({ retentionMs: this.retentionMs });
+    this.store.configure({ retentionMs: o.retentionMs });
   }
 
   // ── spending ────────────────────────────────────────────────────────────
@@ -127,23 +121,16 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
       });
     } catch (err) {
       if (!isStoreFailure(err) || !this.journal) throw storeUnavailable(err);
-      this.journal.assertRoom(micros, now, err);
-      if (kind === 'spend') {
-        this.journalPush({
-          kind: 'spend',
-          callId,
-          instances: resolved.refs,
-          amount: micros,
-          at: now,
+      const call = { kind, callId, instances: resolved.refs, amount: micros, now };
+      return this.journal.admit(
+        {
+          ...call,
+          ...(ttlMs === undefined ? {} : { ttlMs }),
           ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-          ...(ledger === undefined ? {} : { ledger }),
-        });
-        return { allowed: true, spendId: callId, remaining: {} };
-      }
-      const expiresAt = now + (ttlMs ?? DEFAULT_TTL_MS);
-      this.journal.holdLocally(callId, { instances: resolved.refs, amount: micros, expiresAt, ...(ledger ? { ledger } : {}) });
-      this.startReplayTimer();
-      return { allowed: true, reservationId: callId, expiresAt, remaining: {} };
+          ...(ledger ? { ledger } : {}),
+        },
+        err,
+      );
     }
     if (!outcome.ok) return this.refuse(resolved.refs[outcome.refusedAt] as InstanceRef, outcome, attrs, amount);
     const remaining: Record<string, number> = {};
@@ -187,31 +174,21 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     const micros = toMicros(actual, 'actual');
     const now = this.clock();
     const spendId = this.ids.next('sp');
-    const local = this.journal?.takeLocal(id);
-    if (local) {
-      this.journalPush({
-        kind: 'spend',
-        callId: spendId,
-        instances: local.instances,
-        amount: micros,
-        at: now,
-        ...(local.ledger ? { ledger: local.ledger } : {}),
-      });
-      return commitResult(spendId, micros, local.amount, now >= local.expiresAt);
-    }
+    const offline = this.journal?.commitLocal(id, spendId, micros, now);
+    if (offline) return offline;
     let outcome: SettleOutcome;
     try {
       outcome = await this.store.settle({ action: 'commit', reservationId: id, amount: micros, spendId, now });
     } catch (err) {
       // The reservation's amount is already held in the store: its commit is journalled whatever the allowance.
       if (!isStoreFailure(err) || !this.journal) throw storeUnavailable(err);
-      this.journalPush({ kind: 'commit', reservationId: id, spendId, amount: micros, at: now });
+      this.journal.push({ kind: 'commit', reservationId: id, spendId, amount: micros, at: now });
       return commitResult(spendId, micros, 0, false);
     }
     if (outcome.status === 'unknown') throw unknownReservation(id);
     if (outcome.status === 'released_before') throw releasedReservation(id);
     if (outcome.status === 'committed_before') return commitResult(outcome.spendId, outcome.actual, outcome.reserved, outcome.expired);
-    this.emitAll(this.settleEvents(id, micros, outcome, now));
+    this.emitAll(this.deriver.deriveSettle(id, micros, outcome, now));
     return commitResult(spendId, micros, outcome.reserved, outcome.expired);
   }
 
@@ -225,35 +202,17 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
       outcome = await this.store.settle({ action: 'release', reservationId: id, now });
     } catch (err) {
       if (!isStoreFailure(err) || !this.journal) throw storeUnavailable(err);
-      this.journalPush({ kind: 'release', reservationId: id, at: now });
+      this.journal.push({ kind: 'release', reservationId: id, at: now });
       return;
     }
     if (outcome.status === 'unknown') throw unknownReservation(id);
     if (outcome.status === 'committed_before') throw committedReservation(id);
-    if (outcome.status === 'applied') this.emitAll(this.settleEvents(id, 0, outcome, now));
-  }
-
-  /** The events of an applied commit or release: level changes, and an overage per instance. */
-  private settleEvents(reservationId: string, actual: number, outcome: SettleOutcome & { status: 'applied' }, now: number): GuardEvent[] {
-    const events: GuardEvent[] = [];
-    outcome.instances.forEach((ref, i) => {
-      const t = outcome.totals[i];
-      const rule = this.resolver.ruleOfRef(ref);
-      if (!t || !rule) return;
-      this.deriver.derive(rule, ref, t, now, events);
-      if (actual > outcome.reserved) {
-        events.push({
-          type: 'overage',
-          payload: { budget: ref.name, reservationId, reserved: fromMicros(outcome.reserved), actual: fromMicros(actual) },
-        });
-      }
-    });
-    return events;
+    if (outcome.status === 'applied') this.emitAll(this.deriver.deriveSettle(id, 0, outcome, now));
   }
 
   // ── reading ─────────────────────────────────────────────────────────────
 
-  check(attrs: Attributes, amount: number): Promise<CheckResult> {
+  async check(attrs: Attributes, amount: number): Promise<CheckResult> {
     this.assertOpen();
     this.resolver.checkAttributes(attrs);
     return this.reads.check(attrs, amount, this.clock());
@@ -261,17 +220,17 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
 
   status(budget: string): Promise<BudgetStatus>;
   status(): Promise<BudgetStatus[]>;
-  status(budget?: string): Promise<BudgetStatus | BudgetStatus[]> {
+  async status(budget?: string): Promise<BudgetStatus | BudgetStatus[]> {
     this.assertOpen();
     return budget === undefined ? this.reads.statusAll(this.clock()) : this.reads.statusOf(budget, this.clock());
   }
 
-  history(budget: string, options: { periods: number } = { periods: 12 }): Promise<HistoryEntry[]> {
+  async history(budget: string, options: { periods: number } = { periods: 12 }): Promise<HistoryEntry[]> {
     this.assertOpen();
     return this.reads.history(budget, options?.periods, this.clock());
   }
 
-  allocation(ruleId: string): Promise<Allocation> {
+  async allocation(ruleId: string): Promise<Allocation> {
     this.assertOpen();
     return this.limits.allocation(ruleId);
   }
@@ -282,7 +241,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
    * Changes a limit at run time for every guard sharing the store. `key` names one instance of a
    * keyed rule (its attribute value); without it a keyed rule's default ('*') changes.
    */
-  setLimit(ruleId: string, limit: number, key?: string): Promise<void> {
+  async setLimit(ruleId: string, limit: number, key?: string): Promise<void> {
     this.assertOpen();
     return this.limits.setLimit(ruleId, limit, key, (rule, refs, totals, now) => {
       const events: GuardEvent[] = [];
@@ -298,71 +257,12 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
 
   /** Writes journalled calls to the store now (they are also retried on a timer). */
   flush(): Promise<void> {
-    if (!this.journal) return Promise.resolve();
-    if (!this.replaying) {
-      const journal = this.journal;
-      this.replaying = journal
-        .replay(
-          this.store,
-          this.clock,
-          (r) => this.replayed(r),
-          (_entry, error) => this.reportError('journal', error),
-        )
-        .finally(() => {
-          this.replaying = undefined;
-          if (journal.entries.length === 0) this.stopReplayTimer();
-        });
-    }
-    return this.replaying;
+    return this.journal ? this.journal.flush() : Promise.resolve();
   }
 
   /** How many admitted calls wait in the local journal for the store. */
   get pendingJournal(): number {
-    return this.journal?.size ?? 0;
-  }
-
-  private replayed({ entry, outcome }: ReplayOutcome): void {
-    const now = this.clock();
-    const events: GuardEvent[] = [];
-    if (entry.kind === 'spend' && 'ok' in outcome) {
-      if (!outcome.ok || outcome.replayed) return;
-      entry.instances.forEach((ref, i) => {
-        const t = outcome.totals[i];
-        const rule = this.resolver.ruleOfRef(ref);
-        if (t && rule) this.deriver.derive(rule, ref, t, now, events);
-      });
-    } else if (entry.kind !== 'spend' && 'status' in outcome) {
-      if (outcome.status === 'applied')
-        events.push(...this.settleEvents(entry.reservationId, entry.kind === 'commit' ? entry.amount : 0, outcome, now));
-      else if (entry.kind === 'commit' && outcome.status !== 'committed_before') {
-        this.reportError(
-          'journal',
-          outcome.status === 'unknown' ? unknownReservation(entry.reservationId) : releasedReservation(entry.reservationId),
-        );
-      }
-    }
-    this.emitAll(events);
-  }
-
-  private journalPush(entry: JournalEntry): void {
-    this.journal?.push(entry);
-    this.startReplayTimer();
-  }
-
-  private startReplayTimer(): void {
-    if (this.replayTimer) return;
-    this.replayTimer = setInterval(() => {
-      this.journal?.forgetExpired(this.clock(), this.retentionMs);
-      void this.flush().catch(() => {});
-    }, this.replayIntervalMs);
-    this.replayTimer.unref?.();
-  }
-
-  private stopReplayTimer(): void {
-    if (this.replayTimer && this.journal && this.journal.size === 0) {
-      clearInterval(this.replayTimer);
-      this.replayTimer = undefined;
-    }
+    return this.journal?.journal.size ?? 0;
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────
@@ -374,15 +274,15 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
    */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.journal && this.journal.entries.length > 0) {
+    if (this.journal && this.journal.journal.entries.length > 0) {
       try {
         await this.flush();
       } catch (err) {
-        throw this.journal.unflushedError(err);
+        throw this.journal.journal.unflushedError(err);
       }
     }
     this.closed = true;
-    if (this.replayTimer) clearInterval(this.replayTimer);
+    this.journal?.stop();
     this.removeAllListeners();
     await fromStore(() => this.store.close());
   }
@@ -394,16 +294,6 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   private emitAll(events: GuardEvent[]): void {
     for (const e of events) (this.emit as (type: string, payload: unknown) => boolean)(e.type, e.payload);
   }
-}
-
-function commitResult(spendId: string, actual: number, reserved: number, expired: boolean): CommitResult {
-  return {
-    spendId,
-    actual: fromMicros(actual),
-    reserved: fromMicros(reserved),
-    overage: fromMicros(Math.max(0, actual - reserved)),
-    expired,
-  };
 }
 
 export function createSpendGuard(options: SpendGuardOptions): SpendGuard {

@@ -57,7 +57,9 @@ export class SafeEmitter<E extends { error: [event: ListenerErrorEvent] }> exten
   override off<T extends Names<E>>(event: T, fn?: ListenerOf<E, T>, context?: unknown, once?: boolean): this {
     if (!fn) return super.off(event, undefined, context, once);
     for (const wrapped of super.listeners(event) as Wrapped[]) {
-      if (wrapped[ORIGINAL] === (fn as Listener)) super.off(event, wrapped as ListenerOf<E, T>, context, once);
+      // eventemitter3 removes a once-listener by the function it holds (the wrapper) after calling it.
+      if (wrapped[ORIGINAL] === (fn as Listener) || wrapped === (fn as Listener))
+        super.off(event, wrapped as ListenerOf<E, T>, context, once);
     }
     return this;
   }

@@ -5,10 +5,12 @@ import { limitsSuite } from './suite-limits.js';
 import { periodsSuite } from './suite-periods.js';
 import { propertiesSuite } from './suite-properties.js';
 import { reservationsSuite } from './suite-reservations.js';
+import { serviceEdgesSuite } from './suite-service-edges.js';
 import { spendingSuite } from './suite-spending.js';
 
 export { type ConformanceOptions, type Fixture, fixture, micros } from './harness.js';
 export { ManualClock } from './manual-clock.js';
+export { type SwitchableStore, switchable } from './switchable-store.js';
 
 /** Runs every conformance test against the adapter that `options.create` makes (keyv's test-suite style). */
 export function runConformanceSuite(name: string, options: ConformanceOptions): void {
@@ -18,5 +20,6 @@ export function runConformanceSuite(name: string, options: ConformanceOptions): 
     periodsSuite(options);
     limitsSuite(options);
     propertiesSuite(options);
+    serviceEdgesSuite(options);
   });
 }
