@@ -5,6 +5,8 @@ import { DEFAULT_TTL_MS } from './call-validation.js';
 import { releasedReservation, unknownReservation } from './error-factories.js';
 import type { EventDeriver } from './event-derivation.js';
 import type { GuardEvent } from './events.js';
+import { unwatchAtExit, watchAtExit } from './exit-warning.js';
+import { fromMicros } from './money.js';
 import { type JournalEntry, type LocalReservation, OfflineJournal, type ReplayOutcome } from './offline-journal.js';
 import { type CommitResult, commitResult, type ReserveResult, type SpendResult } from './results.js';
 
@@ -114,6 +116,14 @@ export class JournalRunner {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    unwatchAtExit(this);
+  }
+
+  pending(): { calls: number; amount: number } {
+    const entries = this.journal.entries;
+    let amount = 0;
+    for (const e of entries) if (e.kind !== 'release') amount += e.amount;
+    return { calls: entries.length, amount: fromMicros(amount) };
   }
 
   private replayed({ entry, outcome }: ReplayOutcome): void {
@@ -134,6 +144,7 @@ export class JournalRunner {
 
   private startTimer(): void {
     if (this.timer) return;
+    watchAtExit(this);
     this.timer = setInterval(() => {
       this.journal.forgetExpired(this.host.clock(), this.retentionMs);
       void this.flush().catch(() => {});
