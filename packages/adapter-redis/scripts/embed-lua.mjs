@@ -1,5 +1,5 @@
-// Build step: turns lua/*.lua into src/lua-sources.generated.ts, so the scripts travel inside the
-// compiled package (a bundled service has no lua/ folder to read). Run by `build`; `--check` only reports.
+// Build step: turns lua/*.lua into src/lua-sources.generated.ts (not committed), so the scripts travel inside
+// the compiled package (a bundled service has no lua/ folder to read). Run by `build`; `--check` only reports.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const luaDir = new URL('../lua/', import.meta.url);
