@@ -16,6 +16,7 @@ const key = (name) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : `'${name}'`);
 const entries = names.map((name) => `  ${key(name)}: ${literal(readFileSync(new URL(`${name}.lua`, luaDir), 'utf8'))},`);
 const output = [
   '// Generated from lua/*.lua by scripts/embed-lua.mjs (run by `pnpm build`): edit the .lua files, not this one.',
+  '// biome-ignore-all format: generated',
   // Typed as plain strings so the declaration file does not repeat the Lua as literal types.
   `export const LUA_SOURCES: Readonly<Record<${names.map((n) => `'${n}'`).join(' | ')}, string>> = {`,
   ...entries,
