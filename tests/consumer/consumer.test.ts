@@ -99,6 +99,11 @@ describe('packed packages in a fresh npm project', () => {
         contents.filter((f) => /\.test\.|test-support|fixtures|tsbuildinfo/.test(f)),
         name,
       ).toEqual([]);
+      // Every compiled file has its shipped source: a stale dist file (say, of a moved test helper) fails here.
+      const orphans = contents.filter(
+        (f) => /^package\/dist\/.*\.js$/.test(f) && !contents.includes(f.replace(/^package\/dist\/(.*)\.js$/, 'package/src/$1.ts')),
+      );
+      expect(orphans, name).toEqual([]);
       expect(readFileSync(join(dir, 'app/node_modules/@spendguard', name, 'LICENSE'), 'utf8'), name).toBe(license);
     }
   });
