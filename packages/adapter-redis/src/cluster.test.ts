@@ -4,8 +4,8 @@ import { runConformanceSuite } from '@spendguard/core/testing';
 import { Cluster } from 'ioredis';
 import { afterAll } from 'vitest';
 import { redisAdapter } from './redis-adapter.js';
-import { type LocalCluster, startCluster } from './test-cluster.js';
-import { RUN_ID } from './test-redis.js';
+import { type LocalCluster, startCluster } from './test-support/test-cluster.js';
+import { RUN_ID } from './test-support/test-redis.js';
 
 let cluster: Promise<LocalCluster> | undefined;
 const clients: Cluster[] = [];

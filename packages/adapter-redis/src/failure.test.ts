@@ -4,7 +4,7 @@ import { createSpendGuard, isSpendGuardError } from '@spendguard/core';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisAdapter } from './redis-adapter.js';
-import { startPrivateRedis } from './test-redis.js';
+import { startPrivateRedis } from './test-support/test-redis.js';
 
 const budgets = [{ id: 'monthly', limit: 100 }];
 const servers: Array<{ stop(): Promise<void> }> = [];

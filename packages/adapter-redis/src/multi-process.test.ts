@@ -6,7 +6,7 @@ import { createSpendGuard } from '@spendguard/core';
 import { WORKLOAD_BUDGETS, type WorkloadReport, workloadViolations } from '@spendguard/core/testing/workload';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisAdapter } from './redis-adapter.js';
-import { ClientPool, RUN_ID, testRedisUrl } from './test-redis.js';
+import { ClientPool, RUN_ID, testRedisUrl } from './test-support/test-redis.js';
 
 const run = promisify(execFile);
 const worker = fileURLToPath(new URL('./fixtures/spend-worker.mjs', import.meta.url));

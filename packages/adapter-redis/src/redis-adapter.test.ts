@@ -2,7 +2,7 @@ import type { StorageAdapter } from '@spendguard/core';
 import { runConformanceSuite } from '@spendguard/core/testing';
 import { afterAll } from 'vitest';
 import { redisAdapter } from './redis-adapter.js';
-import { ClientPool, RUN_ID } from './test-redis.js';
+import { ClientPool, RUN_ID } from './test-support/test-redis.js';
 
 const pool = new ClientPool();
 const prefixes = new WeakMap<StorageAdapter, string>();

@@ -1,12 +1,12 @@
-// The Lua scripts, kept in ../lua and registered as ioredis commands (EVALSHA, with NOSCRIPT handled
-// by ioredis). The shared helpers of lib.lua are prepended to each.
-import { readFileSync } from 'node:fs';
+// The Lua scripts, authored in ../lua and embedded at build time (lua-sources.generated.ts), registered as
+// ioredis commands (EVALSHA, with NOSCRIPT handled by ioredis). The shared helpers of lib.lua are prepended to each.
 import type { Cluster, Redis } from 'ioredis';
+import { LUA_SOURCES } from './lua-sources.generated.js';
 
 const SCRIPTS = ['charge', 'settle', 'read', 'observe', 'set-limit', 'limits'] as const;
 export type ScriptName = (typeof SCRIPTS)[number];
 
-const source = (name: string) => readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
+const source = (name: keyof typeof LUA_SOURCES): string => LUA_SOURCES[name];
 
 /** Command names are namespaced by a hash of the sources, so two versions can share one client. */
 export function defineScripts(client: Redis | Cluster): Record<ScriptName, string> {

@@ -3,25 +3,6 @@
 import type { InstancePage, InstanceRef, LedgerEntry, PeriodRecord, Records, ReservationRecord } from '@spendguard/core/adapter';
 import type { Statements } from './statements.js';
 
-interface TotalRow {
-  used: number;
-  reserved: number;
-  day: string;
-  dayUsed: number;
-  seenLimit: number | null;
-}
-
-interface ReservationRow {
-  amount: number;
-  refs: string;
-  ledger: string | null;
-  expiresAt: number;
-  state: ReservationRecord['state'];
-  spendId: string | null;
-  actual: number | null;
-  expired: number | null;
-}
-
 /** Refs as stored by schema 1 carried `id` and no `rule`; they still read. */
 function decodeRefs(json: string): InstanceRef[] {
   return (JSON.parse(json) as Array<InstanceRef & { id?: string }>).map((r) => {
@@ -40,7 +21,7 @@ export function sqliteRecords(q: Statements): Records & { refresh(): void } {
   function fresh(): void {
     const current = q.limitsVersion.get() as number;
     if (current !== version) {
-      overrides = new Map((q.allLimits.all() as Array<{ name: string; amount: number }>).map((r) => [r.name, r.amount]));
+      overrides = new Map(q.allLimits.all().map((r) => [r.name, r.amount]));
       version = current;
     }
   }
@@ -48,11 +29,11 @@ export function sqliteRecords(q: Statements): Records & { refresh(): void } {
   return {
     /** Run first in every transaction: the limits cache is per connection, the limits are shared. */
     refresh: fresh,
-    totals: (instance, period) => q.total.get(instance, period) as TotalRow | undefined,
+    totals: (instance, period) => q.total.get(instance, period),
     writeTotals(instance, period, r: PeriodRecord, forgetAt) {
       q.writeTotal.run(instance, period, r.used, r.reserved, r.day, r.dayUsed, r.seenLimit, forgetAt);
     },
-    lastPeriod: (instance) => q.lastPeriod.get(instance) as string | undefined,
+    lastPeriod: (instance) => q.lastPeriod.get(instance),
     setLastPeriod(instance, rule, period, forgetAt) {
       q.setLastPeriod.run(instance, rule, period, forgetAt);
     },
@@ -69,7 +50,7 @@ export function sqliteRecords(q: Statements): Records & { refresh(): void } {
     },
 
     reservation(id) {
-      const row = q.reservation.get(id) as ReservationRow | undefined;
+      const row = q.reservation.get(id);
       if (!row) return undefined;
       const record: ReservationRecord = { amount: row.amount, refs: decodeRefs(row.refs), expiresAt: row.expiresAt, state: row.state };
       if (row.ledger !== null) record.ledger = JSON.parse(row.ledger) as LedgerEntry;
@@ -92,10 +73,10 @@ export function sqliteRecords(q: Statements): Records & { refresh(): void } {
         forgetAt === 0 ? null : forgetAt,
       );
     },
-    nextDueReservation: (now) => q.dueHold.get(now) as string | undefined,
+    nextDueReservation: (now) => q.dueHold.get(now),
 
     rememberedKey(key, now) {
-      const row = q.idempotent.get(key, now) as { id: string; expiresAt: number | null } | undefined;
+      const row = q.idempotent.get(key, now);
       if (!row) return undefined;
       return row.expiresAt === null ? { callId: row.id } : { callId: row.id, expiresAt: row.expiresAt };
     },
@@ -113,7 +94,7 @@ export function sqliteRecords(q: Statements): Records & { refresh(): void } {
     },
 
     instancesPage(rule, cursor, limit): InstancePage {
-      const names = q.instancesPage.all(rule, cursor ?? '', limit) as string[];
+      const names = q.instancesPage.all(rule, cursor ?? '', limit);
       return names.length === limit ? { names, cursor: names[names.length - 1] as string } : { names };
     },
 

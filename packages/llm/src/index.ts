@@ -1,5 +1,5 @@
-// @spendguard/llm: prices, estimates, provider errors and budget-guarded clients for LLM APIs.
-export { type BudgetMiddlewareOptions, budgetMiddleware, countsFromAiSdkUsage } from './ai-sdk-middleware.js';
+// @spendguard/llm: prices, estimates, provider errors and budget-guarded clients for LLM APIs
+// (the Vercel AI SDK middleware is the subpath @spendguard/llm/ai-sdk).
 export { BudgetExceededError } from './budget-exceeded-error.js';
 export { costMicros, costOf, type EstimateInput, estimateCost, type TokenCounts, tokenCounts, type Usage } from './cost.js';
 export { type IncreaseRequest, increaseRequest } from './increase-request.js';

@@ -158,7 +158,10 @@ export function serviceEdgesSuite(options: ConformanceOptions): void {
       expect(err?.code).toBe('STORE_UNAVAILABLE');
       expect(err?.unflushed.map((e) => e.amount)).toEqual([2_000_000, 3_000_000]);
       sw.up();
-      const reader = createSpendGuard({ store, budgets: BUDGETS });
+      // close() closes the guard's store: read through another connection where the adapter has them.
+      const other = options.connect ? await options.connect(store) : store;
+      if (other !== store) onTestFinished(() => other.close());
+      const reader = createSpendGuard({ store: other, budgets: BUDGETS });
       expect(await usedOf(reader, 'monthly')).toBe(0);
       await guard.close();
       expect(await usedOf(reader, 'monthly')).toBe(5);
