@@ -5,5 +5,6 @@ export { costMicros, costOf, type EstimateInput, estimateCost, type TokenCounts,
 export { type IncreaseRequest, increaseRequest } from './increase-request.js';
 export { canonicalModel, extendPrices, type ModelPrice, type PriceTable, type Provider, priceOf, prices } from './prices.js';
 export { classifyProviderError, type ProviderErrorClass, parseDuration, retryAfterMs } from './provider-errors.js';
+export type { SettleErrorInfo, SettleOptions } from './settle.js';
 export { type ChatMessage, countPromptTokens } from './tokens.js';
 export { type WithBudgetOptions, withBudget } from './with-budget.js';

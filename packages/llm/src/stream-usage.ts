@@ -20,7 +20,8 @@ export class StreamUsage {
       const response = c.response as { usage?: Usage } | undefined;
       if (response?.usage && /^response\.(completed|incomplete|failed)$/.test(String(c.type))) this.usage = response.usage;
     } else if (c.type === 'message_start') {
-      this.usage = { ...((c.message as { usage?: Usage })?.usage ?? {}) };
+      const start = (c.message as { usage?: Usage } | undefined)?.usage;
+      if (start) this.usage = { ...start };
     } else if (c.type === 'message_delta' && this.usage) {
       const delta = c.usage as { output_tokens?: number } | undefined;
       if (delta?.output_tokens !== undefined) this.usage = { ...this.usage, output_tokens: delta.output_tokens };
