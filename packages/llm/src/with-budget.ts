@@ -6,8 +6,9 @@ import { BudgetExceededError } from './budget-exceeded-error.js';
 import { costOf, estimateCost, type Usage } from './cost.js';
 import { canonicalModel, type PriceTable, prices } from './prices.js';
 import { type SettleOptions, settle } from './settle.js';
-import { type ApiKind, StreamUsage, watchStream } from './stream-usage.js';
+import { type ApiKind, StreamUsage } from './stream-usage.js';
 import type { ChatMessage } from './tokens.js';
+import { watchStream } from './watch-stream.js';
 
 type Params = Record<string, unknown>;
 
@@ -111,9 +112,13 @@ export function withBudget<C extends object>(client: C, options: WithBudgetOptio
     };
     if (params.stream === true && result && typeof result === 'object') {
       const usage = new StreamUsage(kind);
-      return watchStream(result, usage, () =>
+      const signal = (requestOptions as { signal?: unknown } | undefined)?.signal;
+      return watchStream(
+        result,
+        usage,
         // No usage: released when nothing arrived; otherwise the call was billed and the estimate stands.
-        settle(guard, r.reservationId, usage.started ? actual(usage.usage) : undefined, options),
+        () => settle(guard, r.reservationId, usage.started ? actual(usage.usage) : undefined, options),
+        signal instanceof AbortSignal ? signal : undefined,
       );
     }
     await settle(guard, r.reservationId, actual((result as { usage?: Usage } | null)?.usage ?? undefined), options);

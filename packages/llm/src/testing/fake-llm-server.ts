@@ -78,7 +78,7 @@ function sse(res: ServerResponse, b: Behaviour, events: Array<{ event?: string; 
   const next = (): void => {
     if (res.destroyed) return; // the client went away: stop, as a real server does
     if (b.dropAfter !== undefined && i >= b.dropAfter) {
-      res.socket?.destroy();
+      res.socket?.end(); // after what was written, without the end of the body: the reader sees a cut
       return;
     }
     if (i === frames.length) {
