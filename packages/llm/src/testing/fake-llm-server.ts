@@ -32,6 +32,8 @@ export const FAKE_HEADERS = {
   usage: 'x-fake-usage',
   /** Milliseconds between stream events: a test can act mid-stream. */
   delayMs: 'x-fake-delay-ms',
+  /** How many stream events are sent at once before the delays start (default 1). */
+  pauseAfter: 'x-fake-pause-after',
   /** Cut the connection after this many stream events: the stream fails mid-way. */
   dropAfter: 'x-fake-drop-after',
 } as const;
@@ -39,6 +41,7 @@ export const FAKE_HEADERS = {
 interface Behaviour {
   omitUsage: boolean;
   delayMs: number;
+  pauseAfter: number;
   dropAfter: number | undefined;
 }
 
@@ -49,7 +52,9 @@ function behaviourOf(req: IncomingMessage): Behaviour {
   };
   const delay = Number(header(FAKE_HEADERS.delayMs) ?? 0);
   const drop = header(FAKE_HEADERS.dropAfter);
+  const pause = Number(header(FAKE_HEADERS.pauseAfter) ?? 1);
   return {
+    pauseAfter: Number.isInteger(pause) && pause > 0 ? pause : 1,
     omitUsage: header(FAKE_HEADERS.usage) === 'omit',
     delayMs: Number.isFinite(delay) && delay > 0 ? delay : 0,
     dropAfter: drop === undefined ? undefined : Number(drop),
@@ -86,7 +91,7 @@ function sse(res: ServerResponse, b: Behaviour, events: Array<{ event?: string; 
       return;
     }
     res.write(frames[i++] as string);
-    if (b.delayMs > 0) setTimeout(next, b.delayMs);
+    if (b.delayMs > 0 && i >= b.pauseAfter) setTimeout(next, b.delayMs);
     else next();
   };
   next();
@@ -311,6 +316,10 @@ export async function startFakeLlmServer(usage: Partial<FakeUsage> = {}): Promis
     anthropicBaseURL: url,
     requests,
     usage: u,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // a stream a test left open must not hold the close up
+      }),
   };
 }
