@@ -3,6 +3,7 @@
 // none), and releases on failure.
 import type { Attributes, Refusal, SpendGuard } from '@spendguard/core';
 import { BudgetExceededError } from './budget-exceeded-error.js';
+import type { Budgeted } from './budgeted-client.js';
 import { costOf, estimateCost, type Usage } from './cost.js';
 import { canonicalModel, type PriceTable, prices } from './prices.js';
 import { type SettleOptions, settle } from './settle.js';
@@ -11,13 +12,19 @@ import type { ChatMessage } from './tokens.js';
 import { watchStream } from './watch-stream.js';
 
 type Params = Record<string, unknown>;
+/** The params of a guarded call, as the fallback sees them. */
+export type CallParams = { model: string; [key: string]: unknown };
 
-export interface WithBudgetOptions extends SettleOptions {
+/** `F` is what the fallback answers with: the guarded methods' results include it. */
+export interface WithBudgetOptions<F = unknown> extends SettleOptions {
   guard: SpendGuard;
   /** Attributes of every call (project, user…), or a function of the call's params. The model is added. */
   attrs: Attributes | ((params: Params) => Attributes);
-  /** Returned instead of calling when a budget refuses: a value, or a function of the refusal. */
-  fallback?: unknown | ((refusal: Refusal, params: Params) => unknown);
+  /**
+   * Returned instead of calling when a budget refuses: a value, or a function of the refusal (and
+   * the call's params). Its type joins the guarded methods' result types.
+   */
+  fallback?: F | ((refusal: Refusal, params: CallParams) => F);
   /** The price table; default `prices`. */
   prices?: PriceTable;
   /**
@@ -64,7 +71,7 @@ function hasTokens(usage: unknown): usage is Usage {
   return ['prompt_tokens', 'completion_tokens', 'input_tokens', 'output_tokens'].some((k) => typeof u[k] === 'number');
 }
 
-export function withBudget<C extends object>(client: C, options: WithBudgetOptions): C {
+export function withBudget<C extends object, F = never>(client: C, options: WithBudgetOptions<F>): Budgeted<C, F> {
   const { guard } = options;
   const table = options.prices ?? prices;
   const defaultMax = options.defaultMaxOutputTokens ?? 4096;
@@ -141,5 +148,5 @@ export function withBudget<C extends object>(client: C, options: WithBudgetOptio
     });
   }
 
-  return proxyAt(client, '');
+  return proxyAt(client, '') as Budgeted<C, F>;
 }
