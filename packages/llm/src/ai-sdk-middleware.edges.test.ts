@@ -88,8 +88,9 @@ describe('budgetMiddleware: a cancelled streamText', () => {
   });
 
   it('the model stream cancelled by its reader: settled at once (released before any answer, else the estimate)', async () => {
-    // streamText does not pass a cancel of result.textStream on to the model (it tees the stream):
-    // abortSignal is how a streamText is stopped. Whatever reads the model's stream can cancel it.
+    // streamText does not pass a cancel of result.textStream on to the model (it tees the stream and
+    // reads the call to its end, committed then): abortSignal stops a streamText. Whatever reads the
+    // model's stream itself can cancel it.
     const prompt = [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'hi' }] }];
     for (const [reads, expected] of [
       [1, 'release'],
