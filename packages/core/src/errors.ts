@@ -7,7 +7,8 @@ export type SpendGuardErrorCode =
   | 'UNKNOWN_BUDGET'
   | 'OVER_ALLOCATED'
   | 'UNKNOWN_RESERVATION'
-  | 'STORE_UNAVAILABLE';
+  | 'STORE_UNAVAILABLE'
+  | 'BUDGET_EXCEEDED';
 
 export class SpendGuardError extends Error {
   override readonly name = 'SpendGuardError';

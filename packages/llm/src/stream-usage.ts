@@ -1,13 +1,18 @@
-// Reading the usage out of a provider's stream as it passes, and settling the reservation once the
-// stream ends, fails or is abandoned.
+// Reading the usage out of a provider's stream as it passes: in its last chunk (OpenAI) or spread
+// over events (Anthropic).
 import type { Usage } from './cost.js';
 
 export type ApiKind = 'openai-chat' | 'openai-responses' | 'anthropic';
 
-/** Collects the usage a stream reports: in its last chunk (OpenAI) or spread over events (Anthropic). */
+/**
+ * Collects the usage a stream reports: in its last chunk (OpenAI) or spread over events (Anthropic).
+ * `usage` is set only once it is final: a stream left before that costs the estimate, not the
+ * partial count (Anthropic's message_start reports 1 output token so far).
+ */
 export class StreamUsage {
   usage: Usage | undefined;
   started = false;
+  private start: Usage | undefined;
 
   constructor(private readonly kind: ApiKind) {}
 
@@ -20,41 +25,11 @@ export class StreamUsage {
       const response = c.response as { usage?: Usage } | undefined;
       if (response?.usage && /^response\.(completed|incomplete|failed)$/.test(String(c.type))) this.usage = response.usage;
     } else if (c.type === 'message_start') {
-      this.usage = { ...((c.message as { usage?: Usage })?.usage ?? {}) };
-    } else if (c.type === 'message_delta' && this.usage) {
-      const delta = c.usage as { output_tokens?: number } | undefined;
-      if (delta?.output_tokens !== undefined) this.usage = { ...this.usage, output_tokens: delta.output_tokens };
+      this.start = (c.message as { usage?: Usage } | undefined)?.usage ?? undefined;
+    } else if (c.type === 'message_delta' && this.start) {
+      // The delta's counts are cumulative; a field it leaves out (or null) keeps message_start's.
+      const delta = Object.entries((c.usage as Usage | undefined) ?? {}).filter(([, v]) => v !== null && v !== undefined);
+      if (delta.some(([k]) => k === 'output_tokens')) this.usage = { ...this.start, ...Object.fromEntries(delta) };
     }
   }
-}
-
-/**
- * The same stream object (its other methods keep working), iterating through `observe` and calling
- * `settle` exactly once when iteration ends for any reason.
- */
-export function watchStream<S extends object>(stream: S, usage: StreamUsage, settle: () => Promise<void>): S {
-  let settled = false;
-  const once = async () => {
-    if (settled) return;
-    settled = true;
-    await settle();
-  };
-  const source = stream as unknown as AsyncIterable<unknown>;
-  async function* iterate() {
-    try {
-      for await (const chunk of source) {
-        usage.observe(chunk);
-        yield chunk;
-      }
-    } finally {
-      await once();
-    }
-  }
-  return new Proxy(stream, {
-    get(target, prop) {
-      if (prop === Symbol.asyncIterator) return () => iterate();
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
 }

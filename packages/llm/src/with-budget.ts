@@ -1,20 +1,30 @@
 // withBudget: wraps an official OpenAI or Anthropic client so that every model call reserves its
-// estimated cost first, commits the real cost from the response's usage, and releases on failure.
+// estimated cost first, commits the real cost from the response's usage (the estimate when it has
+// none), and releases on failure.
 import type { Attributes, Refusal, SpendGuard } from '@spendguard/core';
 import { BudgetExceededError } from './budget-exceeded-error.js';
+import type { Budgeted } from './budgeted-client.js';
 import { costOf, estimateCost, type Usage } from './cost.js';
 import { canonicalModel, type PriceTable, prices } from './prices.js';
-import { type ApiKind, StreamUsage, watchStream } from './stream-usage.js';
+import { type SettleOptions, settle } from './settle.js';
+import { type ApiKind, StreamUsage } from './stream-usage.js';
 import type { ChatMessage } from './tokens.js';
+import { watchStream } from './watch-stream.js';
 
 type Params = Record<string, unknown>;
+/** The params of a guarded call, as the fallback sees them. */
+export type CallParams = { model: string; [key: string]: unknown };
 
-export interface WithBudgetOptions {
+/** `F` is what the fallback answers with: the guarded methods' results include it. */
+export interface WithBudgetOptions<F = unknown> extends SettleOptions {
   guard: SpendGuard;
   /** Attributes of every call (project, user…), or a function of the call's params. The model is added. */
   attrs: Attributes | ((params: Params) => Attributes);
-  /** Returned instead of calling when a budget refuses: a value, or a function of the refusal. */
-  fallback?: unknown | ((refusal: Refusal, params: Params) => unknown);
+  /**
+   * Returned instead of calling when a budget refuses: a value, or a function of the refusal (and
+   * the call's params). Its type joins the guarded methods' result types.
+   */
+  fallback?: F | ((refusal: Refusal, params: CallParams) => F);
   /** The price table; default `prices`. */
   prices?: PriceTable;
   /**
@@ -54,7 +64,14 @@ function maxOutputOf(kind: ApiKind, params: Params): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
-export function withBudget<C extends object>(client: C, options: WithBudgetOptions): C {
+/** Whether a response's usage reports any token count: an empty or foreign object prices nothing. */
+function hasTokens(usage: unknown): usage is Usage {
+  if (!usage || typeof usage !== 'object') return false;
+  const u = usage as Usage;
+  return ['prompt_tokens', 'completion_tokens', 'input_tokens', 'output_tokens'].some((k) => typeof u[k] === 'number');
+}
+
+export function withBudget<C extends object, F = never>(client: C, options: WithBudgetOptions<F>): Budgeted<C, F> {
   const { guard } = options;
   const table = options.prices ?? prices;
   const defaultMax = options.defaultMaxOutputTokens ?? 4096;
@@ -88,19 +105,30 @@ export function withBudget<C extends object>(client: C, options: WithBudgetOptio
     try {
       result = await create(sent, requestOptions);
     } catch (err) {
-      await guard.release(r.reservationId).catch(() => {});
+      await settle(guard, r.reservationId, undefined, options);
       throw err;
     }
+    // The provider has billed the call from here on: its cost is committed, never thrown away.
+    const actual = (usage: Usage | undefined): number => {
+      if (!hasTokens(usage)) return estimate;
+      try {
+        return costOf({ model, usage }, table);
+      } catch {
+        return estimate; // usage the table cannot price: the reserved amount stands
+      }
+    };
     if (params.stream === true && result && typeof result === 'object') {
       const usage = new StreamUsage(kind);
-      return watchStream(result, usage, async () => {
-        if (usage.usage) await guard.commit(r.reservationId, costOf({ model, usage: usage.usage }, table));
+      const signal = (requestOptions as { signal?: unknown } | undefined)?.signal;
+      return watchStream(
+        result,
+        usage,
         // No usage: released when nothing arrived; otherwise the call was billed and the estimate stands.
-        else if (!usage.started) await guard.release(r.reservationId);
-        else await guard.commit(r.reservationId, estimate);
-      });
+        () => settle(guard, r.reservationId, usage.started ? actual(usage.usage) : undefined, options),
+        signal instanceof AbortSignal ? signal : undefined,
+      );
     }
-    await guard.commit(r.reservationId, costOf({ model, usage: (result as { usage: Usage }).usage }, table));
+    await settle(guard, r.reservationId, actual((result as { usage?: Usage } | null)?.usage ?? undefined), options);
     return result;
   }
 
@@ -120,5 +148,5 @@ export function withBudget<C extends object>(client: C, options: WithBudgetOptio
     });
   }
 
-  return proxyAt(client, '');
+  return proxyAt(client, '') as Budgeted<C, F>;
 }

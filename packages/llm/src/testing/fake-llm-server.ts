@@ -1,6 +1,7 @@
 // A fake OpenAI- and Anthropic-compatible HTTP server on loopback, for tests and the demo: realistic
 // bodies, server-sent-event streams, usage, and the errors the real APIs return. Models whose name
 // starts with 'fail-' answer with an error: fail-quota, fail-rate, fail-500, fail-overloaded, fail-credit.
+// Request headers shape one answer: see FAKE_HEADERS.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type ChatMessage, countPromptTokens } from '../tokens.js';
 
@@ -25,6 +26,41 @@ export interface FakeLlmServer {
   close(): Promise<void>;
 }
 
+/** Request headers that change how the fake server answers that one request. */
+export const FAKE_HEADERS = {
+  /** 'omit': the answer carries no usage (neither in the body nor anywhere in the stream). */
+  usage: 'x-fake-usage',
+  /** Milliseconds between stream events: a test can act mid-stream. */
+  delayMs: 'x-fake-delay-ms',
+  /** How many stream events are sent at once before the delays start (default 1). */
+  pauseAfter: 'x-fake-pause-after',
+  /** Cut the connection after this many stream events: the stream fails mid-way. */
+  dropAfter: 'x-fake-drop-after',
+} as const;
+
+interface Behaviour {
+  omitUsage: boolean;
+  delayMs: number;
+  pauseAfter: number;
+  dropAfter: number | undefined;
+}
+
+function behaviourOf(req: IncomingMessage): Behaviour {
+  const header = (name: string) => {
+    const v = req.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const delay = Number(header(FAKE_HEADERS.delayMs) ?? 0);
+  const drop = header(FAKE_HEADERS.dropAfter);
+  const pause = Number(header(FAKE_HEADERS.pauseAfter) ?? 1);
+  return {
+    pauseAfter: Number.isInteger(pause) && pause > 0 ? pause : 1,
+    omitUsage: header(FAKE_HEADERS.usage) === 'omit',
+    delayMs: Number.isFinite(delay) && delay > 0 ? delay : 0,
+    dropAfter: drop === undefined ? undefined : Number(drop),
+  };
+}
+
 const DEFAULT_USAGE: FakeUsage = {
   promptTokens: 1200,
   cachedTokens: 200,
@@ -39,11 +75,26 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(JSON.stringify(body));
 }
 
-function sse(res: ServerResponse, events: Array<{ event?: string; data: unknown }>, done = false): void {
+function sse(res: ServerResponse, b: Behaviour, events: Array<{ event?: string; data: unknown }>, done = false): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  for (const e of events) res.write(`${e.event ? `event: ${e.event}\n` : ''}data: ${JSON.stringify(e.data)}\n\n`);
-  if (done) res.write('data: [DONE]\n\n');
-  res.end();
+  const frames = events.map((e) => `${e.event ? `event: ${e.event}\n` : ''}data: ${JSON.stringify(e.data)}\n\n`);
+  if (done) frames.push('data: [DONE]\n\n');
+  let i = 0;
+  const next = (): void => {
+    if (res.destroyed) return; // the client went away: stop, as a real server does
+    if (b.dropAfter !== undefined && i >= b.dropAfter) {
+      res.socket?.end(); // after what was written, without the end of the body: the reader sees a cut
+      return;
+    }
+    if (i === frames.length) {
+      res.end();
+      return;
+    }
+    res.write(frames[i++] as string);
+    if (b.delayMs > 0 && i >= b.pauseAfter) setTimeout(next, b.delayMs);
+    else next();
+  };
+  next();
 }
 
 function openaiError(res: ServerResponse, model: string): boolean {
@@ -87,7 +138,7 @@ function anthropicError(res: ServerResponse, model: string): boolean {
   return true;
 }
 
-function chat(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage & { promptTokens: number }): void {
+function chat(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage & { promptTokens: number }, b: Behaviour): void {
   const model = String(body.model);
   if (openaiError(res, model)) return;
   const created = Math.floor(Date.now() / 1000);
@@ -110,7 +161,7 @@ function chat(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage &
       created,
       model,
       choices: [{ index: 0, message: { role: 'assistant', content: TEXT.join(''), refusal: null }, logprobs: null, finish_reason: 'stop' }],
-      usage,
+      ...(b.omitUsage ? {} : { usage }),
     });
     return;
   }
@@ -122,11 +173,11 @@ function chat(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage &
     ...TEXT.map((t) => chunk([{ index: 0, delta: { content: t }, finish_reason: null }])),
     chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]),
   ];
-  if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) events.push(chunk([], { usage }));
-  sse(res, events, true);
+  if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage && !b.omitUsage) events.push(chunk([], { usage }));
+  sse(res, b, events, true);
 }
 
-function responses(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage & { promptTokens: number }): void {
+function responses(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage & { promptTokens: number }, b: Behaviour): void {
   const model = String(body.model);
   if (openaiError(res, model)) return;
   const base = {
@@ -154,11 +205,11 @@ function responses(res: ServerResponse, body: Record<string, unknown>, u: FakeUs
     },
   ];
   if (body.stream !== true) {
-    json(res, 200, { ...base, status: 'completed', output, usage });
+    json(res, 200, { ...base, status: 'completed', output, ...(b.omitUsage ? {} : { usage }) });
     return;
   }
   let seq = 0;
-  sse(res, [
+  sse(res, b, [
     {
       event: 'response.created',
       data: { type: 'response.created', sequence_number: seq++, response: { ...base, status: 'in_progress', output: [], usage: null } },
@@ -169,12 +220,16 @@ function responses(res: ServerResponse, body: Record<string, unknown>, u: FakeUs
     })),
     {
       event: 'response.completed',
-      data: { type: 'response.completed', sequence_number: seq++, response: { ...base, status: 'completed', output, usage } },
+      data: {
+        type: 'response.completed',
+        sequence_number: seq++,
+        response: { ...base, status: 'completed', output, ...(b.omitUsage ? {} : { usage }) },
+      },
     },
   ]);
 }
 
-function messages(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage & { promptTokens: number }): void {
+function messages(res: ServerResponse, body: Record<string, unknown>, u: FakeUsage & { promptTokens: number }, b: Behaviour): void {
   const model = String(body.model);
   if (anthropicError(res, model)) return;
   const usage = {
@@ -185,15 +240,17 @@ function messages(res: ServerResponse, body: Record<string, unknown>, u: FakeUsa
   };
   const message = { id: 'msg_fake', type: 'message', role: 'assistant', model };
   if (body.stream !== true) {
-    json(res, 200, { ...message, content: [{ type: 'text', text: TEXT.join('') }], stop_reason: 'end_turn', stop_sequence: null, usage });
+    const answer = { ...message, content: [{ type: 'text', text: TEXT.join('') }], stop_reason: 'end_turn', stop_sequence: null };
+    json(res, 200, b.omitUsage ? answer : { ...answer, usage });
     return;
   }
-  sse(res, [
+  const startUsage = b.omitUsage ? {} : { usage: { ...usage, output_tokens: 1 } };
+  sse(res, b, [
     {
       event: 'message_start',
       data: {
         type: 'message_start',
-        message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } },
+        message: { ...message, content: [], stop_reason: null, stop_sequence: null, ...startUsage },
       },
     },
     { event: 'content_block_start', data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } },
@@ -207,7 +264,7 @@ function messages(res: ServerResponse, body: Record<string, unknown>, u: FakeUsa
       data: {
         type: 'message_delta',
         delta: { stop_reason: 'end_turn', stop_sequence: null },
-        usage: { output_tokens: u.completionTokens },
+        ...(b.omitUsage ? {} : { usage: { output_tokens: u.completionTokens } }),
       },
     },
     { event: 'message_stop', data: { type: 'message_stop' } },
@@ -242,9 +299,10 @@ export async function startFakeLlmServer(usage: Partial<FakeUsage> = {}): Promis
       .then((body) => {
         const path = (req.url ?? '').split('?')[0] as string;
         requests.push({ path, body });
-        if (path === '/v1/chat/completions') chat(res, body, resolved(u, body, 'openai'));
-        else if (path === '/v1/responses') responses(res, body, resolved(u, body, 'openai'));
-        else if (path === '/v1/messages') messages(res, body, resolved(u, body, 'anthropic'));
+        const b = behaviourOf(req);
+        if (path === '/v1/chat/completions') chat(res, body, resolved(u, body, 'openai'), b);
+        else if (path === '/v1/responses') responses(res, body, resolved(u, body, 'openai'), b);
+        else if (path === '/v1/messages') messages(res, body, resolved(u, body, 'anthropic'), b);
         else json(res, 404, { error: { message: `no route ${path}`, type: 'invalid_request_error' } });
       })
       .catch((err: Error) => json(res, 400, { error: { message: err.message, type: 'invalid_request_error' } }));
@@ -258,6 +316,10 @@ export async function startFakeLlmServer(usage: Partial<FakeUsage> = {}): Promis
     anthropicBaseURL: url,
     requests,
     usage: u,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // a stream a test left open must not hold the close up
+      }),
   };
 }
