@@ -53,6 +53,19 @@ describe('sqliteAdapter specifics', () => {
     db.close();
   });
 
+  it('an adapter shared by two guards stays open until the last of them closes', async () => {
+    const store = sqliteAdapter({ path: join(dir, 'shared-adapter.db') });
+    const budgets = [{ id: 'm', limit: 5 }];
+    const a = createSpendGuard({ store, budgets });
+    const b = createSpendGuard({ store, budgets });
+    await a.spend({}, 1);
+    await a.close();
+    expect((await b.spend({}, 2)).allowed).toBe(true);
+    expect((await b.status('m')).used).toBe(3);
+    await b.close();
+    expect(store.database.open).toBe(false);
+  });
+
   it('keeps a ledger of spends and commits, queryable by day, model and project', async () => {
     const store = sqliteAdapter({ path: join(dir, 'ledger.db'), ledger: true });
     let now = Date.parse('2026-11-23T10:00:00Z');

@@ -11,7 +11,8 @@ export type SpendGuardErrorCode =
   | 'BUDGET_EXCEEDED';
 
 export class SpendGuardError extends Error {
-  override readonly name = 'SpendGuardError';
+  /** 'SpendGuardError', or a subclass's own name (e.g. 'BudgetExceededError'); switch on `code`. */
+  override readonly name: string = 'SpendGuardError';
   readonly code: SpendGuardErrorCode;
 
   constructor(code: SpendGuardErrorCode, message: string, options?: { cause?: unknown }) {

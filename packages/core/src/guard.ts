@@ -183,7 +183,8 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
       // The reservation's amount is already held in the store: its commit is journalled whatever the allowance.
       if (!isStoreFailure(err) || !this.journal) throw storeUnavailable(err);
       this.journal.push({ kind: 'commit', reservationId: id, spendId, amount: micros, at: now });
-      return commitResult(spendId, micros, 0, false);
+      // What the reservation held is in the store: unknown until the replay, which emits any overage.
+      return { ...commitResult(spendId, micros, 0, false), overage: 0 };
     }
     if (outcome.status === 'unknown') throw unknownReservation(id);
     if (outcome.status === 'released_before') throw releasedReservation(id);

@@ -3,6 +3,7 @@
 import { type Refusal, SpendGuardError } from '@spendguard/core';
 
 export class BudgetExceededError extends SpendGuardError {
+  override readonly name: string = 'BudgetExceededError';
   readonly refusal: Refusal;
 
   constructor(refusal: Refusal) {
@@ -11,7 +12,5 @@ export class BudgetExceededError extends SpendGuardError {
       `spendguard refused the call: budget '${refusal.budget}' has ${refusal.remaining} left and the call may cost up to ${refusal.requested} (${refusal.reason}). Wait for the next period, raise the limit, or pass a fallback to withBudget.`,
     );
     this.refusal = refusal;
-    // SpendGuardError declares its name as a literal field; the own name is set past that type.
-    Object.defineProperty(this, 'name', { value: 'BudgetExceededError', writable: true, enumerable: true, configurable: true });
   }
 }

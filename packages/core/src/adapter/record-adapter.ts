@@ -48,6 +48,8 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
   /** Set by the guards on this adapter (configure); the longest one asked for wins. */
   let configuredRetention: number | undefined;
   let retentionMs = DEFAULT_RETENTION_MS;
+  /** Guards that configured this adapter and have not closed it: the last close closes the store. */
+  let users = 0;
   let nextSweep = Number.NEGATIVE_INFINITY;
 
   const limitOf = (ref: InstanceRef): number | null => {
@@ -246,6 +248,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     configure(settings: StoreSettings): void {
       configuredRetention = Math.max(configuredRetention ?? 0, settings.retentionMs);
       retentionMs = configuredRetention;
+      users++;
     },
     charge: (req) => atomic(() => charge(req)),
     settle: (req) => atomic(() => settle(req)),
@@ -259,6 +262,13 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     instances: (req: InstancePageRequest): InstancePage => snapshot(() => records.instancesPage(req.rule, req.cursor, req.limit)),
     limits: (): LimitsSnapshot => snapshot(() => ({ version: records.limitsVersion(), overrides: records.overrides() })),
     setLimit: (req) => atomic(() => setLimit(req)),
-    close: () => options.close?.(),
+    close() {
+      if (users > 1) {
+        users--;
+        return;
+      }
+      users = 0;
+      options.close?.();
+    },
   };
 }

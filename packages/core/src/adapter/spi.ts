@@ -207,5 +207,9 @@ export interface StorageAdapter {
   instances(request: InstancePageRequest): MaybePromise<InstancePage>;
   limits(): MaybePromise<LimitsSnapshot>;
   setLimit(request: SetLimitRequest): MaybePromise<SetLimitOutcome>;
+  /**
+   * Called by each guard's close(). An adapter shared by several guards releases what it owns (a file
+   * it opened) only when the last of them closes; a client the caller passed in stays the caller's.
+   */
   close(): MaybePromise<void>;
 }
