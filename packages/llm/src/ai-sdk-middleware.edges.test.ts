@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type BudgetMiddlewareOptions, budgetMiddleware } from './ai-sdk-middleware.js';
 import { estimateCost } from './cost.js';
 import type { SettleErrorInfo } from './settle.js';
+import { type GuardSpy, spyGuard } from './test-support/guard-spy.js';
 import { FAKE_HEADERS, type FakeLlmServer, startFakeLlmServer } from './testing/fake-llm-server.js';
-import { type GuardSpy, spyGuard } from './testing/guard-spy.js';
 
 let server: FakeLlmServer;
 beforeAll(async () => {

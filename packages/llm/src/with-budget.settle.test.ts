@@ -7,8 +7,8 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { estimateCost } from './cost.js';
 import type { SettleErrorInfo } from './settle.js';
+import { spyGuard } from './test-support/guard-spy.js';
 import { FAKE_HEADERS, type FakeLlmServer, startFakeLlmServer } from './testing/fake-llm-server.js';
-import { spyGuard } from './testing/guard-spy.js';
 import { withBudget } from './with-budget.js';
 
 let server: FakeLlmServer;

@@ -6,8 +6,8 @@ import { createSpendGuard, type SpendGuard } from '@spendguard/core';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { estimateCost } from './cost.js';
+import { type GuardSpy, spyGuard } from './test-support/guard-spy.js';
 import { FAKE_HEADERS, type FakeLlmServer, startFakeLlmServer } from './testing/fake-llm-server.js';
-import { type GuardSpy, spyGuard } from './testing/guard-spy.js';
 import { withBudget } from './with-budget.js';
 
 let server: FakeLlmServer;
