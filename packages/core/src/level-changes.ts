@@ -2,7 +2,7 @@
 import type { AlertEvent, TransitionEvent } from './events.js';
 import type { LevelStepper } from './machine.js';
 import { fromMicros } from './money.js';
-import { ALERT_LEVELS, type Level, levelFor, levelRank, type Thresholds } from './thresholds.js';
+import { ALERT_LEVELS, type AlertLevel, crossingPoints, type Level, levelFor, levelRank, type Thresholds } from './thresholds.js';
 
 export interface LevelChange {
   transition?: TransitionEvent;
@@ -67,10 +67,12 @@ export function levelChange(
       at: new Date(ctx.at).toISOString(),
     };
   }
+  // Ordered by exact crossing points (integers); the sort is stable, so at a tie the level comes first.
   const ranked: Array<{ at: number; alert: AlertEvent }> = [];
+  const points = crossingPoints(limitAfter, ctx.thresholds);
   for (let r = levelRank(from) + 1; r <= levelRank(to); r++) {
-    const level = ALERT_LEVELS[r - 1] as AlertEvent['level'] & Level;
-    ranked.push({ at: limitAfter * ctx.thresholds[level as keyof Thresholds], alert: alert(ctx, level, usedAfter, limitAfter) });
+    const level = ALERT_LEVELS[r - 1] as AlertLevel;
+    ranked.push({ at: points[level], alert: alert(ctx, level, usedAfter, limitAfter) });
   }
   if (passedSoft) ranked.push({ at: soft, alert: alert(ctx, 'soft_limit', usedAfter, limitAfter) });
   ranked.sort((a, b) => a.at - b.at);
