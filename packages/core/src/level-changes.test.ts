@@ -32,4 +32,14 @@ describe('levelChange', () => {
     const above = levelChange(ctx(t, 2_250_001), 0, 3_000_000, 2_400_000, 3_000_000);
     expect(above?.alerts.map((a) => a.level)).toEqual(['info', 'warning', 'soft_limit']);
   });
+
+  it('reports percentUsed as the exact percentage and rounds the message from the exact ratio', () => {
+    const custom: Thresholds = { info: 0.1, warning: 0.75, critical: 0.9, exhausted: 1 };
+    const [critical] = levelChange(ctx(t, null), 2_699_999, 3_000_000, 2_784_960, 3_000_000)?.alerts ?? [];
+    expect(critical).toMatchObject({ level: 'critical', percentUsed: 92.832 }); // not 92.83200000000001
+    expect(critical?.message).toContain('92.8% used (2.78496 of 3)');
+    const [info] = levelChange(ctx(custom, null), 0, 10_000, 1235, 10_000)?.alerts ?? [];
+    expect(info).toMatchObject({ level: 'info', percentUsed: 12.35 });
+    expect(info?.message).toContain('12.4% used'); // (12.35).toFixed(1) is '12.3'
+  });
 });

@@ -1,7 +1,7 @@
 // Turns one instance's before/after totals into its transition and alerts, via the level machine.
 import type { AlertEvent, TransitionEvent } from './events.js';
 import type { LevelStepper } from './machine.js';
-import { fromMicros } from './money.js';
+import { fromMicros, percentText, percentUsed } from './money.js';
 import { ALERT_LEVELS, type AlertLevel, crossingPoints, type Level, levelFor, levelRank, type Thresholds } from './thresholds.js';
 
 export interface LevelChange {
@@ -18,20 +18,15 @@ export interface LevelContext {
   at: number;
 }
 
-export function percentOf(used: number, limit: number): number {
-  return limit > 0 ? (used / limit) * 100 : 100;
-}
-
 function alert(ctx: LevelContext, level: AlertEvent['level'], used: number, limit: number): AlertEvent {
-  const percentUsed = percentOf(used, limit);
   const what = level === 'soft_limit' ? `passed its soft limit of ${fromMicros(ctx.softLimit ?? 0)}` : `reached ${level}`;
   return {
     budget: ctx.budget,
     level,
     used: fromMicros(used),
     limit: fromMicros(limit),
-    percentUsed,
-    message: `Budget '${ctx.budget}' ${what}: ${percentUsed.toFixed(1)}% used (${fromMicros(used)} of ${fromMicros(limit)}) in period ${ctx.period}.`,
+    percentUsed: percentUsed(used, limit),
+    message: `Budget '${ctx.budget}' ${what}: ${percentText(used, limit)}% used (${fromMicros(used)} of ${fromMicros(limit)}) in period ${ctx.period}.`,
   };
 }
 
