@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isSpendGuardError } from './errors.js';
 import { type Attributes, type BudgetDefinition, compileRules, configuredLimit, matchRule, validateAttributes } from './rules.js';
+import { isWellFormed } from './unicode.js';
 
 /** Names that are members of Object.prototype: each must be a plain name everywhere. */
 const PROTO_NAMES = [
@@ -125,5 +126,38 @@ describe('attributes are own properties only', () => {
     for (const bad of [5n, Symbol('s'), () => 1, circular, Object.create(null), null, undefined, 1.5]) {
       expect(codeOf(() => validateAttributes({ project: bad }))).toBe('INVALID_ATTRIBUTES');
     }
+  });
+});
+
+describe('well-formed Unicode', () => {
+  const lone = ['\uD83D', '\uDE00', 'ab\uD83D', '\uDE00\uD83D', 'x\uD800y'];
+
+  it.each(lone)('refuses an attribute name or value %j with INVALID_ATTRIBUTES and a readable message', (bad) => {
+    for (const attrs of [{ project: bad }, own(bad, 'api'), own(`name${bad}`, `value${bad}`)]) {
+      let err: unknown;
+      try {
+        validateAttributes(attrs);
+      } catch (e) {
+        err = e;
+      }
+      expect(isSpendGuardError(err, 'INVALID_ATTRIBUTES')).toBe(true);
+      expect((err as Error).message).toMatch(/not well-formed Unicode: it holds a lone surrogate.*Pass whole characters/);
+      expect(isWellFormed((err as Error).message)).toBe(true); // the message itself shows the text escaped
+    }
+  });
+
+  it('accepts whole characters, emoji included', () => {
+    expect(codeOf(() => validateAttributes({ project: '😀 api', ключ: '値' }))).toBeUndefined();
+  });
+
+  it.each<[string, BudgetDefinition]>([
+    ['a per name', { id: 'b', per: 'p\uD800', limit: 5 }],
+    ['a where name', { id: 'b', where: { 'p\uD800': 'x' }, limit: 5 }],
+    ['a where value', { id: 'b', where: { p: ['x', 'y\uDC00'] }, limit: 5 }],
+    ['a limit key', { id: 'b', per: 'p', limit: { 'k\uD800': 5 } }],
+    ['a softLimit key', { id: 'b', per: 'p', limit: 5, softLimit: { 'k\uDC00': 1 } }],
+  ])('refuses %s that is not well-formed with INVALID_CONFIG', (_, def) => {
+    expect(codeOf(() => compileRules([def]))).toBe('INVALID_CONFIG');
+    expect(() => compileRules([def])).toThrow(/budget 'b': .* is not well-formed Unicode/);
   });
 });

@@ -4,6 +4,7 @@ import { escapeValue, instanceKey, instanceName, unescapeValue, WILDCARD } from 
 import { fromMicros, toMicros } from './money.js';
 import { isValidTimezone, PERIOD_UNITS, PeriodClock, type PeriodUnit } from './period.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds.js';
+import { isWellFormed } from './unicode.js';
 
 export type Attributes = Record<string, string>;
 
@@ -43,6 +44,8 @@ export interface Rule {
 
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 const MAX_VALUE_LENGTH = 256;
+const ILL_FORMED =
+  'is not well-formed Unicode: it holds a lone surrogate (often a string cut inside an emoji). Pass whole characters, e.g. with String.prototype.toWellFormed().';
 
 function configError(message: string): SpendGuardError {
   return new SpendGuardError('INVALID_CONFIG', message);
@@ -65,6 +68,7 @@ function keyedMicros(ruleId: string, field: string, value: unknown, perCount: nu
   const byKey = new Map<string, number>();
   let fallback: number | null = null;
   for (const [key, amount] of Object.entries(value as Record<string, unknown>)) {
+    assertWellFormed(ruleId, `${field} key ${JSON.stringify(key)}`, key);
     const micros = toMicros(amount as number, `budget '${ruleId}' ${field} for '${key}'`);
     if (key === WILDCARD) fallback = micros;
     else byKey.set(perCount === 1 ? escapeValue(key) : key, micros);
@@ -94,12 +98,15 @@ function compileRule(def: BudgetDefinition): Rule {
   if (per.some((p) => typeof p !== 'string' || p.length === 0) || new Set(per).size !== per.length) {
     throw configError(`budget '${id}': per must name distinct, non-empty attribute names.`);
   }
+  for (const p of per) assertWellFormed(id, `per ${JSON.stringify(p)}`, p);
   const where: Array<readonly [string, ReadonlySet<string>]> = [];
   for (const [attr, allowed] of Object.entries(def.where ?? {})) {
     const values = Array.isArray(allowed) ? allowed : [allowed];
     if (values.length === 0 || values.some((v) => typeof v !== 'string')) {
       throw configError(`budget '${id}': where.${attr} must be a string or a non-empty array of strings.`);
     }
+    assertWellFormed(id, `where attribute ${JSON.stringify(attr)}`, attr);
+    for (const v of values) assertWellFormed(id, `where value ${JSON.stringify(v)}`, v);
     where.push([attr, new Set(values)]);
   }
   const unit = def.period ?? 'month';
@@ -154,6 +161,11 @@ function assertSoftBelowLimit(ruleId: string, limit: KeyedMicros, soft: KeyedMic
       `budget '${ruleId}': softLimit${which} is ${fromMicros(s)}, above its limit of ${fromMicros(l)}. A soft limit is an alert point below the hard limit: lower softLimit or raise limit.`,
     );
   }
+}
+
+/** Names and values in a budget must be well-formed Unicode, as a spend's attributes must. */
+function assertWellFormed(ruleId: string, what: string, text: string): void {
+  if (!isWellFormed(text)) throw configError(`budget '${ruleId}': ${what} ${ILL_FORMED}`);
 }
 
 /** Amount errors inside a config are config errors: the fix is in the budget definition. */
@@ -227,8 +239,14 @@ export function validateAttributes(attrs: unknown): asserts attrs is Attributes 
     if (typeof value !== 'string' || value.length === 0 || value.length > MAX_VALUE_LENGTH) {
       throw new SpendGuardError(
         'INVALID_ATTRIBUTES',
-        `attribute '${name}' must be a non-empty string of at most ${MAX_VALUE_LENGTH} characters; got ${shown(value)}.`,
+        `attribute ${JSON.stringify(name)} must be a non-empty string of at most ${MAX_VALUE_LENGTH} characters; got ${shown(value)}.`,
       );
+    }
+    if (!isWellFormed(name) || !isWellFormed(value)) {
+      const what = isWellFormed(name)
+        ? `the value of attribute ${JSON.stringify(name)}, ${JSON.stringify(value)},`
+        : `attribute name ${JSON.stringify(name)}`;
+      throw new SpendGuardError('INVALID_ATTRIBUTES', `${what} ${ILL_FORMED}`);
     }
   }
 }
