@@ -17,13 +17,21 @@ interface MicroAllocation {
   children: Map<string, number>;
 }
 
+/**
+ * A run-time override by instance name, as an own property only: a budget named `constructor` or
+ * `__proto__` must not read Object.prototype's members as its limit.
+ */
+function overrideOf(overrides: Record<string, number>, name: string): number | undefined {
+  return Object.hasOwn(overrides, name) ? overrides[name] : undefined;
+}
+
 function allocationMicros(parent: Rule, rules: readonly Rule[], overrides: Record<string, number>): MicroAllocation {
-  const limit = overrides[parent.id] ?? parent.limit.fallback ?? 0;
+  const limit = overrideOf(overrides, parent.id) ?? parent.limit.fallback ?? 0;
   const children = new Map<string, number>();
   for (const child of rules) {
     if (child.allocatedFrom !== parent.id) continue;
     if (child.per.length === 0) {
-      children.set(child.id, overrides[child.id] ?? child.limit.fallback ?? 0);
+      children.set(child.id, overrideOf(overrides, child.id) ?? child.limit.fallback ?? 0);
       continue;
     }
     for (const [key, micros] of child.limit.byKey) children.set(instanceName(child.id, key), micros);
@@ -39,8 +47,8 @@ function allocationMicros(parent: Rule, rules: readonly Rule[], overrides: Recor
 
 export function allocationOf(parent: Rule, rules: readonly Rule[], overrides: Record<string, number>): Allocation {
   const a = allocationMicros(parent, rules, overrides);
-  const children: Record<string, number> = {};
-  for (const [name, micros] of a.children) children[name] = fromMicros(micros);
+  // fromEntries defines own properties: a child named '__proto__' is a key, not the prototype.
+  const children: Record<string, number> = Object.fromEntries([...a.children].map(([name, micros]) => [name, fromMicros(micros)]));
   return {
     limit: fromMicros(a.limit),
     allocated: fromMicros(a.allocated),

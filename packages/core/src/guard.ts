@@ -19,6 +19,7 @@ import { IdSource } from './ids.js';
 import { JournalRunner } from './journal-runner.js';
 import { LimitChanges } from './limit-changes.js';
 import { fromMicros, toMicros } from './money.js';
+import { setOwn } from './own-record.js';
 import { type CheckResult, type HistoryEntry, Reads } from './reads.js';
 import { Resolver } from './resolver.js';
 import { type CommitResult, commitResult, type Refusal, type ReserveResult, type SpendResult } from './results.js';
@@ -139,7 +140,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
       const t = outcome.totals[i];
       if (!t) continue;
       const ref = resolved.refs[i] as InstanceRef;
-      remaining[ref.name] = fromMicros(remainingOf(t));
+      setOwn(remaining, ref.name, fromMicros(remainingOf(t)));
       if (outcome.replayed) continue;
       if (events === NO_EVENTS) events = [];
       this.deriver.derive(resolved.rules[i] as Rule, ref, t, now, events);

@@ -1,8 +1,8 @@
 // Turns one instance's before/after totals into its transition and alerts, via the level machine.
 import type { AlertEvent, TransitionEvent } from './events.js';
 import type { LevelStepper } from './machine.js';
-import { fromMicros } from './money.js';
-import { ALERT_LEVELS, type Level, levelFor, levelRank, type Thresholds } from './thresholds.js';
+import { fromMicros, percentText, percentUsed } from './money.js';
+import { ALERT_LEVELS, type AlertLevel, crossingPoints, type Level, levelFor, levelRank, type Thresholds } from './thresholds.js';
 
 export interface LevelChange {
   transition?: TransitionEvent;
@@ -18,20 +18,15 @@ export interface LevelContext {
   at: number;
 }
 
-export function percentOf(used: number, limit: number): number {
-  return limit > 0 ? (used / limit) * 100 : 100;
-}
-
 function alert(ctx: LevelContext, level: AlertEvent['level'], used: number, limit: number): AlertEvent {
-  const percentUsed = percentOf(used, limit);
   const what = level === 'soft_limit' ? `passed its soft limit of ${fromMicros(ctx.softLimit ?? 0)}` : `reached ${level}`;
   return {
     budget: ctx.budget,
     level,
     used: fromMicros(used),
     limit: fromMicros(limit),
-    percentUsed,
-    message: `Budget '${ctx.budget}' ${what}: ${percentUsed.toFixed(1)}% used (${fromMicros(used)} of ${fromMicros(limit)}) in period ${ctx.period}.`,
+    percentUsed: percentUsed(used, limit),
+    message: `Budget '${ctx.budget}' ${what}: ${percentText(used, limit)}% used (${fromMicros(used)} of ${fromMicros(limit)}) in period ${ctx.period}.`,
   };
 }
 
@@ -67,10 +62,12 @@ export function levelChange(
       at: new Date(ctx.at).toISOString(),
     };
   }
+  // Ordered by exact crossing points (integers); the sort is stable, so at a tie the level comes first.
   const ranked: Array<{ at: number; alert: AlertEvent }> = [];
+  const points = crossingPoints(limitAfter, ctx.thresholds);
   for (let r = levelRank(from) + 1; r <= levelRank(to); r++) {
-    const level = ALERT_LEVELS[r - 1] as AlertEvent['level'] & Level;
-    ranked.push({ at: limitAfter * ctx.thresholds[level as keyof Thresholds], alert: alert(ctx, level, usedAfter, limitAfter) });
+    const level = ALERT_LEVELS[r - 1] as AlertLevel;
+    ranked.push({ at: points[level], alert: alert(ctx, level, usedAfter, limitAfter) });
   }
   if (passedSoft) ranked.push({ at: soft, alert: alert(ctx, 'soft_limit', usedAfter, limitAfter) });
   ranked.sort((a, b) => a.at - b.at);

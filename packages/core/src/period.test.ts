@@ -20,6 +20,23 @@ describe('periods', () => {
     expect((autumn.end - autumn.start) / 3_600_000).toBe(25);
   });
 
+  it('a day whose midnight is skipped starts at the jump; a repeated midnight counts from its first occurrence', () => {
+    // America/Havana springs forward at 00:00 → 01:00 and falls back at 01:00 → 00:00.
+    const spring = periodAt(spec('day', 'America/Havana'), Date.parse('2026-03-08T17:00:00Z'));
+    expect([spring.key, iso(spring.start), iso(spring.end)]).toEqual([
+      '2026-03-08',
+      '2026-03-08T05:00:00.000Z',
+      '2026-03-09T04:00:00.000Z',
+    ]);
+    const autumn = periodAt(spec('day', 'America/Havana'), Date.parse('2026-11-01T17:00:00Z'));
+    expect([autumn.key, iso(autumn.start), iso(autumn.end)]).toEqual([
+      '2026-11-01',
+      '2026-11-01T04:00:00.000Z',
+      '2026-11-02T05:00:00.000Z',
+    ]);
+    expect(periodAt(spec('day', 'America/Havana'), Date.parse('2026-11-01T05:30:00Z')).key).toBe('2026-11-01'); // 00:30 again
+  });
+
   it('half-hour and quarter-hour zones', () => {
     expect(iso(periodAt(spec('day', 'Asia/Kolkata'), Date.parse('2026-11-24T20:00:00Z')).start)).toBe('2026-11-24T18:30:00.000Z');
     expect(iso(periodAt(spec('day', 'Asia/Kathmandu'), Date.parse('2026-11-24T20:00:00Z')).start)).toBe('2026-11-24T18:15:00.000Z');

@@ -4,6 +4,7 @@ import type { InstanceRef, InstanceTotals, StorageAdapter } from './adapter/spi.
 import { SpendGuardError } from './errors.js';
 import { instanceName } from './instance-name.js';
 import { fromMicros, toMicros } from './money.js';
+import { setOwn } from './own-record.js';
 import { type Period, previousPeriod, toIso } from './period.js';
 import { keyOfRef, type Resolver } from './resolver.js';
 import { type Attributes, configuredLimit, type KeyedMicros, type Rule } from './rules.js';
@@ -48,7 +49,7 @@ export class Reads {
       }
       if (t) {
         const rule = rules[i] as Rule;
-        result.pacing[ref.name] = pacingOf(rule, rule.period.at(now), t, now);
+        setOwn(result.pacing, ref.name, pacingOf(rule, rule.period.at(now), t, now));
       }
     });
     return result;

@@ -1,9 +1,10 @@
 // Budget rules: the user's BudgetDefinitions, validated and compiled into matchers over a spend's attributes.
 import { SpendGuardError } from './errors.js';
-import { escapeValue, instanceKey, instanceName, WILDCARD } from './instance-name.js';
-import { toMicros } from './money.js';
+import { escapeValue, instanceKey, instanceName, unescapeValue, WILDCARD } from './instance-name.js';
+import { fromMicros, toMicros } from './money.js';
 import { isValidTimezone, PERIOD_UNITS, PeriodClock, type PeriodUnit } from './period.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds.js';
+import { isWellFormed } from './unicode.js';
 
 export type Attributes = Record<string, string>;
 
@@ -43,6 +44,8 @@ export interface Rule {
 
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 const MAX_VALUE_LENGTH = 256;
+const ILL_FORMED =
+  'is not well-formed Unicode: it holds a lone surrogate (often a string cut inside an emoji). Pass whole characters, e.g. with String.prototype.toWellFormed().';
 
 function configError(message: string): SpendGuardError {
   return new SpendGuardError('INVALID_CONFIG', message);
@@ -65,6 +68,7 @@ function keyedMicros(ruleId: string, field: string, value: unknown, perCount: nu
   const byKey = new Map<string, number>();
   let fallback: number | null = null;
   for (const [key, amount] of Object.entries(value as Record<string, unknown>)) {
+    assertWellFormed(ruleId, `${field} key ${JSON.stringify(key)}`, key);
     const micros = toMicros(amount as number, `budget '${ruleId}' ${field} for '${key}'`);
     if (key === WILDCARD) fallback = micros;
     else byKey.set(perCount === 1 ? escapeValue(key) : key, micros);
@@ -94,12 +98,15 @@ function compileRule(def: BudgetDefinition): Rule {
   if (per.some((p) => typeof p !== 'string' || p.length === 0) || new Set(per).size !== per.length) {
     throw configError(`budget '${id}': per must name distinct, non-empty attribute names.`);
   }
+  for (const p of per) assertWellFormed(id, `per ${JSON.stringify(p)}`, p);
   const where: Array<readonly [string, ReadonlySet<string>]> = [];
   for (const [attr, allowed] of Object.entries(def.where ?? {})) {
     const values = Array.isArray(allowed) ? allowed : [allowed];
     if (values.length === 0 || values.some((v) => typeof v !== 'string')) {
       throw configError(`budget '${id}': where.${attr} must be a string or a non-empty array of strings.`);
     }
+    assertWellFormed(id, `where attribute ${JSON.stringify(attr)}`, attr);
+    for (const v of values) assertWellFormed(id, `where value ${JSON.stringify(v)}`, v);
     where.push([attr, new Set(values)]);
   }
   const unit = def.period ?? 'month';
@@ -123,6 +130,7 @@ function compileRule(def: BudgetDefinition): Rule {
   }
   const limit = wrapAmountError(() => keyedMicros(id, 'limit', def.limit, per.length));
   const softLimit = def.softLimit === undefined ? null : wrapAmountError(() => keyedMicros(id, 'softLimit', def.softLimit, per.length));
+  if (softLimit !== null) assertSoftBelowLimit(id, limit, softLimit, per.length);
   return {
     id,
     per,
@@ -136,6 +144,28 @@ function compileRule(def: BudgetDefinition): Rule {
     day: new PeriodClock({ unit: 'day', timezone, anchorDay: 1 }),
     definition: def,
   };
+}
+
+/**
+ * A soft limit is an alert point at or below the hard limit, for every instance: each key either
+ * record lists, and '*' (the unlisted keys), compared under the limit and soft limit that key gets.
+ */
+function assertSoftBelowLimit(ruleId: string, limit: KeyedMicros, soft: KeyedMicros, perCount: number): void {
+  const keys = new Set<string | undefined>([undefined, ...limit.byKey.keys(), ...soft.byKey.keys()]);
+  for (const key of keys) {
+    const l = key === undefined ? limit.fallback : configuredLimit(limit, key);
+    const s = key === undefined ? soft.fallback : configuredLimit(soft, key);
+    if (l === null || s === null || s <= l) continue;
+    const which = key === undefined ? '' : ` for '${perCount === 1 ? unescapeValue(key) : key}'`; // as written
+    throw configError(
+      `budget '${ruleId}': softLimit${which} is ${fromMicros(s)}, above its limit of ${fromMicros(l)}. A soft limit is an alert point below the hard limit: lower softLimit or raise limit.`,
+    );
+  }
+}
+
+/** Names and values in a budget must be well-formed Unicode, as a spend's attributes must. */
+function assertWellFormed(ruleId: string, what: string, text: string): void {
+  if (!isWellFormed(text)) throw configError(`budget '${ruleId}': ${what} ${ILL_FORMED}`);
 }
 
 /** Amount errors inside a config are config errors: the fix is in the budget definition. */
@@ -185,6 +215,16 @@ export function limitKeys(rule: Rule, key: string | undefined): string[] {
   return key === undefined ? [rule.id] : [instanceName(rule.id, key), instanceName(rule.id, WILDCARD)];
 }
 
+const isOwnEnumerable = Object.prototype.propertyIsEnumerable;
+
+/**
+ * An attribute's value, read as an own, enumerable property only: `constructor`, `__proto__` or
+ * `toString` are plain names, never Object.prototype members (and never inherited, polluted values).
+ */
+function attribute(attrs: Attributes, name: string): string | undefined {
+  return isOwnEnumerable.call(attrs, name) ? attrs[name] : undefined;
+}
+
 /** Validates a spend's attributes: a plain object of non-empty strings up to 256 characters. */
 export function validateAttributes(attrs: unknown): asserts attrs is Attributes {
   if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) {
@@ -194,31 +234,49 @@ export function validateAttributes(attrs: unknown): asserts attrs is Attributes 
     );
   }
   for (const name in attrs) {
+    if (!Object.hasOwn(attrs, name)) continue; // inherited: not an attribute (see `attribute`)
     const value = (attrs as Record<string, unknown>)[name];
     if (typeof value !== 'string' || value.length === 0 || value.length > MAX_VALUE_LENGTH) {
       throw new SpendGuardError(
         'INVALID_ATTRIBUTES',
-        `attribute '${name}' must be a non-empty string of at most ${MAX_VALUE_LENGTH} characters; got ${JSON.stringify(value)}.`,
+        `attribute ${JSON.stringify(name)} must be a non-empty string of at most ${MAX_VALUE_LENGTH} characters; got ${shown(value)}.`,
       );
     }
+    if (!isWellFormed(name) || !isWellFormed(value)) {
+      const what = isWellFormed(name)
+        ? `the value of attribute ${JSON.stringify(name)}, ${JSON.stringify(value)},`
+        : `attribute name ${JSON.stringify(name)}`;
+      throw new SpendGuardError('INVALID_ATTRIBUTES', `${what} ${ILL_FORMED}`);
+    }
+  }
+}
+
+/** A bad value for a message; never throws (BigInt, circular objects, null-prototype objects). */
+function shown(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'function' || typeof value === 'symbol') return `a ${typeof value}`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return `a value of type ${typeof value}`;
   }
 }
 
 /** The instance key of `rule` for a spend, or null when the rule does not apply to it. */
 export function matchRule(rule: Rule, attrs: Attributes): string | undefined | null {
   for (const [attr, allowed] of rule.where) {
-    const value = attrs[attr];
+    const value = attribute(attrs, attr);
     if (value === undefined || !allowed.has(value)) return null;
   }
   const per = rule.per;
   if (per.length === 0) return undefined;
   if (per.length === 1) {
-    const value = attrs[per[0] as string];
+    const value = attribute(attrs, per[0] as string);
     return value === undefined ? null : escapeValue(value);
   }
   const values: string[] = [];
   for (const attr of per) {
-    const value = attrs[attr];
+    const value = attribute(attrs, attr);
     if (value === undefined) return null;
     values.push(value);
   }

@@ -1,7 +1,6 @@
 // BudgetStatus: one instance's totals with its level, daily pacing and end-of-period forecast.
-
 import type { InstanceTotals } from './adapter/spi.js';
-import { fromMicros } from './money.js';
+import { fromMicros, percentUsed } from './money.js';
 import { type Period, toIso } from './period.js';
 import type { Rule } from './rules.js';
 import { type Level, levelFor } from './thresholds.js';
@@ -80,7 +79,7 @@ export function statusOf(
     used: fromMicros(t.used),
     reserved: fromMicros(t.reserved),
     remaining: fromMicros(remainingOf(t)),
-    percentUsed: t.limit > 0 ? (t.used / t.limit) * 100 : 100,
+    percentUsed: percentUsed(t.used, t.limit),
     level: levelFor(t.used, t.limit, rule.thresholds),
     period: { key: period.key, start: toIso(period.start), end: toIso(period.end) },
     pacing: pacingOf(rule, period, t, now),

@@ -115,6 +115,30 @@ export function serviceEdgesSuite(options: ConformanceOptions): void {
     });
   });
 
+  describe('edges: names that objects already have', () => {
+    it('budgets, keys and attributes named __proto__, constructor or toString are plain names', { timeout }, async () => {
+      const store = await options.create();
+      onTestFinished(() => store.close());
+      const guard = createSpendGuard({
+        store,
+        budgets: [
+          { id: '__proto__', limit: 10 },
+          { id: 'constructor', per: 'toString', limit: { constructor: 3, '*': 2 } },
+          { id: 'hasOwnProperty', where: { ['__proto__']: 'x' }, limit: 1 }, // a computed key is an own property
+        ],
+      });
+      const r = await guard.spend({ toString: 'constructor' }, 1);
+      expect(r.allowed && Object.keys(r.remaining).sort()).toEqual(['__proto__', 'constructor:constructor']);
+      expect(r.allowed && Object.hasOwn(r.remaining, '__proto__') && r.remaining.__proto__).toBe(9);
+      const c = await guard.check({ toString: 'other' }, 1);
+      expect(Object.keys(c.pacing).sort()).toEqual(['__proto__', 'constructor:other']);
+      expect((await guard.spend({}, 9)).allowed).toBe(true); // no toString attribute: only __proto__, now at 10
+      expect((await guard.spend({}, 0.5)).allowed).toBe(false);
+      expect((await guard.status('__proto__')).used).toBe(10);
+      expect((await guard.status('constructor:constructor')).used).toBe(1);
+    });
+  });
+
   describe('edges: the offline journal', () => {
     it("'allow' needs an offlineAllowance and admits at most that much money while the store is down", { timeout }, async () => {
       const store = await options.create();
