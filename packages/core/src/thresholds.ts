@@ -126,9 +126,9 @@ const frozen = new WeakMap<Thresholds, ExactThresholds>();
 
 function exactOf(t: Thresholds): ExactThresholds {
   const own = (t as { [EXACT]?: ExactThresholds })[EXACT];
-  if (own !== undefined && own.matches(t)) return own;
+  if (own?.matches(t)) return own;
   const kept = frozen.get(t);
-  if (kept !== undefined && kept.matches(t)) return kept;
+  if (kept?.matches(t)) return kept;
   const fresh = new ExactThresholds(t);
   const attached =
     own === undefined
