@@ -9,6 +9,9 @@ import { keyOfRef } from './resolver.js';
 import { configuredLimit, type Rule } from './rules.js';
 import { levelFor } from './thresholds.js';
 
+/** The shared empty event list: never pushed to (derive allocates a list when a step has events). */
+export const NO_EVENTS: GuardEvent[] = [];
+
 export class EventDeriver {
   private readonly steppers = new Map<Rule, LevelStepper>();
 
@@ -31,20 +34,34 @@ export class EventDeriver {
     };
   }
 
-  /** Appends to `out` the events of one instance's step, in the order they happened. */
-  derive(rule: Rule, ref: InstanceRef, t: InstanceTotals, now: number, out: GuardEvent[]): void {
+  /**
+   * Appends the events of one instance's step to `out`, in the order they happened, and returns `out`;
+   * when `out` is the shared empty list and there are events, a new list is returned instead, so that
+   * the many steps that cause no event allocate nothing.
+   */
+  derive(rule: Rule, ref: InstanceRef, t: InstanceTotals, now: number, out: GuardEvent[]): GuardEvent[] {
+    if (!t.previous && t.used === t.usedBefore && t.limit === t.limitBefore) return out;
+    // Fast path: most steps move no level and pass no soft limit.
+    if (
+      !t.previous &&
+      !rule.softLimit &&
+      levelFor(t.usedBefore, t.limitBefore, rule.thresholds) === levelFor(t.used, t.limit, rule.thresholds)
+    ) {
+      return out;
+    }
+    const events = out === NO_EVENTS ? [] : out;
     if (t.previous) {
-      out.push({
+      events.push({
         type: 'reset',
         payload: { budget: ref.name, period: ref.period, previous: { key: t.previous.period, used: fromMicros(t.previous.used) } },
       });
       const back = resetTransition(this.context(rule, ref, now), t.previous.used, t.limit);
-      if (back) out.push({ type: 'transition', payload: back });
+      if (back) events.push({ type: 'transition', payload: back });
     }
-    if (t.used === t.usedBefore && t.limit === t.limitBefore) return;
-    // Fast path: most steps move no level and pass no soft limit; build nothing for them.
-    if (!rule.softLimit && levelFor(t.usedBefore, t.limitBefore, rule.thresholds) === levelFor(t.used, t.limit, rule.thresholds)) return;
-    pushChange(levelChange(this.context(rule, ref, now), t.usedBefore, t.limitBefore, t.used, t.limit), out);
+    if (t.used !== t.usedBefore || t.limit !== t.limitBefore) {
+      pushChange(levelChange(this.context(rule, ref, now), t.usedBefore, t.limitBefore, t.used, t.limit), events);
+    }
+    return events;
   }
 
   /** The events of an applied commit (`actual` > 0) or release: level changes, and an overage per instance. */

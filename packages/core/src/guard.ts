@@ -1,6 +1,6 @@
 // createSpendGuard: the public engine, a thin facade. Each call is validated, resolved to budget
 // instances, run as one atomic store step, and the events derived from that step's totals are emitted.
-import type { ChargeOutcome, InstanceRef, SettleOutcome, StorageAdapter } from './adapter/spi.js';
+import type { ChargeOutcome, ChargeRequest, InstanceRef, SettleOutcome, StorageAdapter } from './adapter/spi.js';
 import type { Allocation } from './allocation.js';
 import { assertAllocations } from './allocation.js';
 import { type CallOptions, idempotencyKeyOf, metaOf, reservationIdOf, ttlOf } from './call-validation.js';
@@ -12,7 +12,7 @@ import {
   storeUnavailable,
   unknownReservation,
 } from './error-factories.js';
-import { EventDeriver } from './event-derivation.js';
+import { EventDeriver, NO_EVENTS } from './event-derivation.js';
 import type { GuardEvent, SpendGuardEvents } from './events.js';
 import { guardOptionsOf, type SpendGuardOptions } from './guard-options.js';
 import { IdSource } from './ids.js';
@@ -34,8 +34,6 @@ export { DEFAULT_TTL_MS } from './call-validation.js';
 export type { SpendGuardOptions } from './guard-options.js';
 export type { CheckResult, HistoryEntry } from './reads.js';
 export type { CommitResult, Refusal, ReserveResult, SpendResult } from './results.js';
-
-const NO_EVENTS: GuardEvent[] = [];
 
 export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   private readonly store: StorageAdapter;
@@ -108,30 +106,16 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
         ? { attrs: { ...attrs } }
         : { attrs: { ...attrs }, meta }
       : undefined;
+    const request: ChargeRequest = { kind, callId, instances: resolved.refs, amount: micros, now };
+    if (ttlMs !== undefined) request.ttlMs = ttlMs;
+    if (idempotencyKey !== undefined) request.idempotencyKey = idempotencyKey;
+    if (ledger !== undefined) request.ledger = ledger;
     let outcome: ChargeOutcome;
     try {
-      outcome = await this.store.charge({
-        kind,
-        callId,
-        instances: resolved.refs,
-        amount: micros,
-        now,
-        ...(ttlMs === undefined ? {} : { ttlMs }),
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-        ...(ledger === undefined ? {} : { ledger }),
-      });
+      outcome = await this.store.charge(request);
     } catch (err) {
       if (!isStoreFailure(err) || !this.journal) throw storeUnavailable(err);
-      const call = { kind, callId, instances: resolved.refs, amount: micros, now };
-      return this.journal.admit(
-        {
-          ...call,
-          ...(ttlMs === undefined ? {} : { ttlMs }),
-          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-          ...(ledger ? { ledger } : {}),
-        },
-        err,
-      );
+      return this.journal.admit(request, err);
     }
     if (!outcome.ok) return this.refuse(resolved.refs[outcome.refusedAt] as InstanceRef, outcome, attrs, amount);
     const remaining: Record<string, number> = {};
@@ -141,9 +125,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
       if (!t) continue;
       const ref = resolved.refs[i] as InstanceRef;
       setOwn(remaining, ref.name, fromMicros(remainingOf(t)));
-      if (outcome.replayed) continue;
-      if (events === NO_EVENTS) events = [];
-      this.deriver.derive(resolved.rules[i] as Rule, ref, t, now, events);
+      if (!outcome.replayed) events = this.deriver.derive(resolved.rules[i] as Rule, ref, t, now, events);
     }
     this.emitAll(events);
     if (kind === 'spend') return { allowed: true, spendId: outcome.callId, remaining };

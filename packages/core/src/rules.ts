@@ -215,14 +215,15 @@ export function limitKeys(rule: Rule, key: string | undefined): string[] {
   return key === undefined ? [rule.id] : [instanceName(rule.id, key), instanceName(rule.id, WILDCARD)];
 }
 
-const isOwnEnumerable = Object.prototype.propertyIsEnumerable;
-
 /**
- * An attribute's value, read as an own, enumerable property only: `constructor`, `__proto__` or
- * `toString` are plain names, never Object.prototype members (and never inherited, polluted values).
+ * An attribute's value, read as an own property only: `constructor`, `__proto__` or `toString` are
+ * plain names, never Object.prototype members (and never inherited, polluted values). Object.hasOwn is
+ * the check V8 makes fast on this path (it runs for every rule on every call).
  */
 function attribute(attrs: Attributes, name: string): string | undefined {
-  return isOwnEnumerable.call(attrs, name) ? attrs[name] : undefined;
+  if (!Object.hasOwn(attrs, name)) return undefined;
+  const value = attrs[name];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** Validates a spend's attributes: a plain object of non-empty strings up to 256 characters. */
