@@ -1,4 +1,4 @@
--- Shared helpers, prepended to every script. All keys of one guard share the hash tag in `prefix`,
+-- Shared helpers, prepended to every script (after the generated key functions of keys.ts). All keys of one guard share the hash tag in `prefix`,
 -- so every script runs in one slot, on a single node or a Redis Cluster.
 -- Amounts are integer micro-units; they are written with int() because Lua 5.1 prints large
 -- numbers in exponent form, which HINCRBY would refuse.
@@ -11,10 +11,6 @@ end
 local function server_now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
-local function totals_key(prefix, id, period)
-  return prefix .. 't:' .. id .. ':' .. period
 end
 
 -- A ref, as the adapter encodes it: { name, period, day, limit (or false), hard (0/1), periodEnd, rule, limitKeys... }
@@ -31,7 +27,7 @@ end
 
 -- Totals as the adapter decodes them: { limit, limitBefore, used, usedBefore, reserved, dayUsed, previousPeriod, previousUsed }
 local function read_totals(prefix, ref, limit)
-  local cur = redis.call('HMGET', totals_key(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du')
+  local cur = redis.call('HMGET', key_totals(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du')
   local used = tonumber(cur[1]) or 0
   local day_used = 0
   if cur[3] == ref[3] then day_used = tonumber(cur[4]) or 0 end
@@ -40,7 +36,7 @@ end
 
 -- { used, reserved, day, dayUsed, created flag, seen limit }
 local function fetch(prefix, ref)
-  return redis.call('HMGET', totals_key(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du', 's', 'sl')
+  return redis.call('HMGET', key_totals(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du', 's', 'sl')
 end
 
 -- When a period's records may be forgotten: history retention after the period ends (0: never).
@@ -52,7 +48,7 @@ end
 
 -- Lists an instance under its rule, scored by when it may be forgotten; drops the ones whose time is up.
 local function list_instance(prefix, ref, forget, now)
-  local listing = prefix .. 'in:' .. ref[7]
+  local listing = key_instances(prefix, ref[7])
   local score = forget
   if forget == 0 then score = 9007199254740991 end
   redis.call('ZADD', listing, 'GT', 'CH', int(score), ref[1])
@@ -63,7 +59,7 @@ end
 -- period record also sets its time to live, moves the instance's last-period pointer and reports a
 -- period change (exactly one step sees it); the record then carries 's' and later writes skip that.
 local function add(prefix, ref, limit, used, reserved, retention, cur)
-  local key = totals_key(prefix, ref[1], ref[2])
+  local key = key_totals(prefix, ref[1], ref[2])
   cur = cur or fetch(prefix, ref)
   local u = tonumber(cur[1]) or 0
   local r = tonumber(cur[2]) or 0
@@ -89,12 +85,12 @@ local function add(prefix, ref, limit, used, reserved, retention, cur)
     redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du), 's', '1', 'sl', int(limit))
     local forget = forget_at(ref, retention)
     if forget > 0 then redis.call('PEXPIREAT', key, int(forget)) end
-    local instance_key = prefix .. 'i:' .. ref[1]
+    local instance_key = key_latest_period(prefix, ref[1])
     local last = redis.call('GET', instance_key)
     if not last or ref[2] > last then
       if last then
         prev_period = last
-        prev_used = tonumber(redis.call('HGET', totals_key(prefix, ref[1], last), 'u')) or 0
+        prev_used = tonumber(redis.call('HGET', key_totals(prefix, ref[1], last), 'u')) or 0
       end
       if forget > 0 then redis.call('SET', instance_key, ref[2], 'PXAT', int(forget)) else redis.call('SET', instance_key, ref[2]) end
       list_instance(prefix, ref, forget, server_now())
@@ -116,11 +112,11 @@ end
 local function purge(prefix, holds_key, now, retention)
   local due = redis.call('ZRANGEBYSCORE', holds_key, '-inf', now, 'LIMIT', 0, 64)
   for _, id in ipairs(due) do
-    local rkey = prefix .. 'r:' .. id
+    local rkey = key_reservation(prefix, id)
     local r = redis.call('HMGET', rkey, 'a', 'refs', 's')
     if r[3] == 'held' then
       for _, ref in ipairs(cjson.decode(r[2])) do
-        redis.call('HINCRBY', totals_key(prefix, ref[1], ref[2]), 'r', int(-tonumber(r[1])))
+        redis.call('HINCRBY', key_totals(prefix, ref[1], ref[2]), 'r', int(-tonumber(r[1])))
       end
       redis.call('HSET', rkey, 's', 'expired')
       redis.call('PEXPIRE', rkey, int(retention))

@@ -10,7 +10,7 @@ for i, ref in ipairs(decode_refs(3)) do
   local limit = effective_limit(KEYS[1], has_overrides, ref)
   if limit then
     local t = read_totals(prefix, ref, limit)
-    local key = totals_key(prefix, ref[1], ref[2])
+    local key = key_totals(prefix, ref[1], ref[2])
     local seen = redis.call('HGET', key, 'sl')
     if seen and tonumber(seen) ~= limit then
       t[2] = tonumber(seen)

@@ -17,7 +17,7 @@ import type {
   StoreSettings,
 } from '@spendguard/core/adapter';
 import type { Cluster, Redis } from 'ioredis';
-import { keysFor } from './keys.js';
+import { type KeyName, keysFor } from './keys.js';
 import { decodeStoredRef, decodeTotals, encodeRefs } from './replies.js';
 import { defineScripts, type ScriptName } from './scripts.js';
 
@@ -91,7 +91,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
     }
   }
 
-  const run = (script: ScriptName, keyList: string[], args: Array<string | number>) =>
+  const run = (script: ScriptName, keyList: KeyName[], args: Array<string | number>) =>
     send(
       script,
       () =>

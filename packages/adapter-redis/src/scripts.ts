@@ -1,7 +1,8 @@
 // The Lua scripts, kept in ../lua and registered as ioredis commands (EVALSHA, with NOSCRIPT handled
-// by ioredis). The shared helpers of lib.lua are prepended to each.
+// by ioredis). The key functions generated from keys.ts and the helpers of lib.lua are prepended to each.
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
+import { luaKeyFunctions } from './keys.js';
 
 const SCRIPTS = ['charge', 'settle', 'read', 'observe', 'set-limit', 'limits'] as const;
 export type ScriptName = (typeof SCRIPTS)[number];
@@ -10,7 +11,7 @@ const source = (name: string) => readFileSync(new URL(`../lua/${name}.lua`, impo
 
 /** Command names are namespaced by a hash of the sources, so two versions can share one client. */
 export function defineScripts(client: Redis | Cluster): Record<ScriptName, string> {
-  const lib = source('lib');
+  const lib = `${luaKeyFunctions()}${source('lib')}`;
   const names = {} as Record<ScriptName, string>;
   for (const script of SCRIPTS) {
     const lua = `${lib}\n${source(script)}`;
