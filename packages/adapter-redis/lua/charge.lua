@@ -13,7 +13,7 @@ local now = 0
 local reserve = kind == 'reserve'
 local first_hold = earliest_hold(KEYS[2])
 if reserve or first_hold then now = server_now() end
-if first_hold and first_hold <= now then purge(prefix, KEYS[2], now, retention) end
+if first_hold and first_hold <= now then purge(prefix, KEYS[2], now, retention, 64) end
 local has_overrides = redis.call('EXISTS', KEYS[1]) == 1
 
 local function current(refs_)
@@ -38,25 +38,31 @@ if seen then
   return flatten({ 1, string.sub(seen, 1, sep - 1), 1, tonumber(string.sub(seen, sep + 1)) or 0 }, current(refs))
 end
 
+-- The first instance that refuses, after the limits are looked up (limits, rows filled in), or nil.
 local limits, rows = {}, {}
-for i, ref in ipairs(refs) do
-  local limit = effective_limit(KEYS[1], has_overrides, ref)
-  limits[i] = limit or false
-  if ref[5] == '1' and not force then
-    local missing = limit == nil
-    local refused = missing
-    if not missing then
+local function refusal()
+  for i, ref in ipairs(refs) do
+    local limit = effective_limit(KEYS[1], has_overrides, ref)
+    limits[i] = limit or false
+    if ref[5] == '1' and not force then
+      if limit == nil then return i, 1 end
       local cur = fetch(prefix, ref)
       rows[i] = cur
-      refused = (tonumber(cur[1]) or 0) + (tonumber(cur[2]) or 0) + amount > limit
-    end
-    if refused then
-      redis.call('DEL', KEYS[3])
-      local m = 0
-      if missing then m = 1 end
-      return flatten({ 0, i - 1, m }, current(refs))
+      if (tonumber(cur[1]) or 0) + (tonumber(cur[2]) or 0) + amount > limit then return i, 0 end
     end
   end
+  return nil
+end
+
+local refused_at, missing = refusal()
+-- A refusal is never caused by an expired hold: the batch above may have left some due ones.
+if refused_at and missing == 0 and first_hold and holds_due(KEYS[2], now) then
+  purge(prefix, KEYS[2], now, retention, nil)
+  refused_at, missing = refusal()
+end
+if refused_at then
+  redis.call('DEL', KEYS[3])
+  return flatten({ 0, refused_at - 1, missing }, current(refs))
 end
 
 local used, held = amount, 0
@@ -75,8 +81,8 @@ end
 local expires_at = 0
 if reserve then
   expires_at = now + ttl
+  -- No time to live while held: the purge that frees the hold needs the record (it sets one then).
   redis.call('HSET', KEYS[5], 'a', int(amount), 'refs', cjson.encode(kept), 'x', int(expires_at), 's', 'held')
-  redis.call('PEXPIRE', KEYS[5], int(ttl + retention))
   redis.call('ZADD', KEYS[2], int(expires_at), id)
 end
 local memo = id .. '|' .. int(expires_at)

@@ -108,21 +108,40 @@ local function earliest_hold(holds_key)
   return nil
 end
 
--- Frees the holds of reservations whose time is up (oldest first, a bounded batch per step).
-local function purge(prefix, holds_key, now, retention)
-  local due = redis.call('ZRANGEBYSCORE', holds_key, '-inf', now, 'LIMIT', 0, 64)
+-- Frees the holds of reservations whose time is up, oldest first: at most `batch` of them (nil: every
+-- one that is due). A held reservation's record never expires (it gets its time to live here or when
+-- settled), so its amount and instances are always there to free. A totals record that was forgotten
+-- meanwhile is left alone, not recreated.
+local function purge(prefix, holds_key, now, retention, batch)
+  local due
+  if batch then
+    due = redis.call('ZRANGEBYSCORE', holds_key, '-inf', now, 'LIMIT', 0, batch)
+  else
+    due = redis.call('ZRANGEBYSCORE', holds_key, '-inf', now)
+  end
   for _, id in ipairs(due) do
     local rkey = key_reservation(prefix, id)
     local r = redis.call('HMGET', rkey, 'a', 'refs', 's')
     if r[3] == 'held' then
       for _, ref in ipairs(cjson.decode(r[2])) do
-        redis.call('HINCRBY', key_totals(prefix, ref[1], ref[2]), 'r', int(-tonumber(r[1])))
+        local tkey = key_totals(prefix, ref[1], ref[2])
+        if redis.call('EXISTS', tkey) == 1 then redis.call('HINCRBY', tkey, 'r', int(-tonumber(r[1]))) end
       end
       redis.call('HSET', rkey, 's', 'expired')
       redis.call('PEXPIRE', rkey, int(retention))
     end
-    redis.call('ZREM', holds_key, id)
   end
+  if not batch then
+    redis.call('ZREMRANGEBYSCORE', holds_key, '-inf', now)
+  elseif #due > 0 then
+    redis.call('ZREM', holds_key, unpack(due))
+  end
+  return #due
+end
+
+-- true when some hold is due at `now`.
+local function holds_due(holds_key, now)
+  return #redis.call('ZRANGEBYSCORE', holds_key, '-inf', now, 'LIMIT', 0, 1) > 0
 end
 
 -- The refs: one JSON array of refs in ARGV[at] (decoded in C by cjson: cheaper than many arguments).

@@ -3,7 +3,7 @@
 -- KEYS: 1 limits hash, 2 holds zset   ARGV: 1 prefix, 2 retention ms, 3… refs
 local prefix, retention = ARGV[1], tonumber(ARGV[2])
 local first_hold = earliest_hold(KEYS[2])
-if first_hold then purge(prefix, KEYS[2], server_now(), retention) end
+if first_hold then purge(prefix, KEYS[2], server_now(), retention, nil) end
 local has_overrides = redis.call('EXISTS', KEYS[1]) == 1
 local totals = {}
 for i, ref in ipairs(decode_refs(3)) do

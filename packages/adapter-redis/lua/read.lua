@@ -1,7 +1,7 @@
--- read: current totals of some instances (after freeing expired holds); creates nothing.
+-- read: current totals of some instances, after freeing every expired hold (so that no check counts one); creates nothing.
 -- KEYS: 1 limits hash, 2 holds zset   ARGV: 1 prefix, 2 retention ms, 3… refs
 local prefix, retention = ARGV[1], tonumber(ARGV[2])
-purge(prefix, KEYS[2], server_now(), retention)
+purge(prefix, KEYS[2], server_now(), retention, nil)
 local has_overrides = redis.call('EXISTS', KEYS[1]) == 1
 local totals = {}
 for i, ref in ipairs(decode_refs(3)) do

@@ -6,7 +6,7 @@
 local prefix, action, amount, spend_id = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local retention, history_retention = tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = server_now()
-purge(prefix, KEYS[3], now, retention)
+purge(prefix, KEYS[3], now, retention, 64)
 local r = redis.call('HMGET', KEYS[1], 'a', 'refs', 's', 'sid', 'act', 'exp')
 if not r[3] then return { 'unknown' } end
 if r[3] == 'released' then return { 'released_before' } end
