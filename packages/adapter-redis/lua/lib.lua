@@ -1,5 +1,6 @@
--- Shared helpers, prepended to every script (after the generated key functions of keys.ts). All keys of one guard share the hash tag in `prefix`,
--- so every script runs in one slot, on a single node or a Redis Cluster.
+-- Shared helpers, prepended to every script (after the key functions generated from keys.ts). All keys
+-- of one guard share the hash tag in `prefix`, so every script runs in one slot, on a single node or a
+-- Redis Cluster.
 -- Amounts are integer micro-units; they are written with int() because Lua 5.1 prints large
 -- numbers in exponent form, which HINCRBY would refuse.
 
@@ -7,10 +8,17 @@ local function int(x)
   return string.format('%d', x)
 end
 
--- Time for reservation expiry comes from the server, so many machines need no agreeing clocks.
+-- Time for reservation expiry and call deadlines comes from the server, so many machines need no
+-- agreeing clocks. Every script that records returns it first, for the adapter's clock offset.
 local function server_now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- true when a session entry says that `attempt` ran (its value is the attempt, or attempt|mask).
+local function ran_by(entry, attempt)
+  if not entry then return false end
+  return entry == attempt or string.sub(entry, 1, #attempt + 1) == attempt .. '|'
 end
 
 -- A ref, as the adapter encodes it: { name, period, day, limit (or false), hard (0/1), periodEnd, rule, limitKeys... }
@@ -58,7 +66,7 @@ end
 -- Adds used and reserved to one instance-period and keeps the day sub-total. The first write to a
 -- period record also sets its time to live, moves the instance's last-period pointer and reports a
 -- period change (exactly one step sees it); the record then carries 's' and later writes skip that.
-local function add(prefix, ref, limit, used, reserved, retention, cur)
+local function add(prefix, ref, limit, used, reserved, retention, cur, now)
   local key = key_totals(prefix, ref[1], ref[2])
   cur = cur or fetch(prefix, ref)
   local u = tonumber(cur[1]) or 0
@@ -93,19 +101,12 @@ local function add(prefix, ref, limit, used, reserved, retention, cur)
         prev_used = tonumber(redis.call('HGET', key_totals(prefix, ref[1], last), 'u')) or 0
       end
       if forget > 0 then redis.call('SET', instance_key, ref[2], 'PXAT', int(forget)) else redis.call('SET', instance_key, ref[2]) end
-      list_instance(prefix, ref, forget, server_now())
+      list_instance(prefix, ref, forget, now)
     end
   end
   local day_used = 0
   if d == ref[3] then day_used = du end
   return { limit, seen, u + used, u, r + reserved, day_used, prev_period, prev_used }
-end
-
--- The earliest hold's expiry, or nil when nothing is held: a step with nothing held needs no clock.
-local function earliest_hold(holds_key)
-  local first = redis.call('ZRANGE', holds_key, 0, 0, 'WITHSCORES')
-  if first[2] then return tonumber(first[2]) end
-  return nil
 end
 
 -- Frees the holds of reservations whose time is up, oldest first: at most `batch` of them (nil: every

@@ -1,9 +1,10 @@
 -- observe: current totals of some instances, recording each existing one's current limit as the one its
 -- level was derived from (the previous one comes back as limitBefore). Creates nothing.
--- KEYS: 1 limits hash, 2 holds zset   ARGV: 1 prefix, 2 retention ms, 3… refs
+-- KEYS: 1 limits hash, 2 holds zset   ARGV: 1 prefix, 2 retention ms, 3 refs
+-- Returns { now, totals… }
 local prefix, retention = ARGV[1], tonumber(ARGV[2])
-local first_hold = earliest_hold(KEYS[2])
-if first_hold then purge(prefix, KEYS[2], server_now(), retention, nil) end
+local now = server_now()
+purge(prefix, KEYS[2], now, retention, nil)
 local has_overrides = redis.call('EXISTS', KEYS[1]) == 1
 local totals = {}
 for i, ref in ipairs(decode_refs(3)) do
@@ -21,4 +22,4 @@ for i, ref in ipairs(decode_refs(3)) do
     totals[i] = false
   end
 end
-return flatten({}, totals)
+return flatten({ now }, totals)

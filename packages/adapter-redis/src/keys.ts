@@ -17,10 +17,11 @@ export const LAYOUT = {
   limitsVersion: 'limits:v',
   /** Held reservations (zset: id scored by expiry). */
   holds: 'holds',
-  /** One adapter's calls whose answer it has not seen yet (hash: call id → attempt), for in-doubt cancels. */
+  /**
+   * One adapter's session (hash): '#' while it lives, and call id → attempt for each charge that ran and
+   * whose answer the adapter has not acknowledged ('!' .. attempt: fenced off by a cancel).
+   */
   session: 's:{session}',
-  /** One call's id, claimed by the call (string: id|expiresAt). */
-  op: 'op:{id}',
   /** A rule's instances (zset: name scored by when it may be forgotten). */
   instances: 'in:{rule}',
   /** An instance's latest period with activity. */
@@ -40,7 +41,6 @@ export interface Keys {
   limitsVersion: string;
   holds: string;
   session(id: string): KeyName;
-  op(id: string): KeyName;
   instances(rule: string): KeyName;
   latestPeriod(instance: string): KeyName;
   idempotency(key: string): KeyName;
@@ -90,7 +90,6 @@ export function keysFor(prefix: string): Keys {
     limitsVersion: p + LAYOUT.limitsVersion,
     holds: p + LAYOUT.holds,
     session: builder(p, LAYOUT.session),
-    op: builder(p, LAYOUT.op),
     instances: builder(p, LAYOUT.instances),
     latestPeriod: builder(p, LAYOUT.latestPeriod),
     idempotency: builder(p, LAYOUT.idempotency),

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { luaKeyFunctions } from './keys.js';
 
-const SCRIPTS = ['charge', 'settle', 'read', 'observe', 'set-limit', 'limits'] as const;
+const SCRIPTS = ['charge', 'settle', 'read', 'observe', 'set-limit', 'limits', 'clock', 'cancel'] as const;
 export type ScriptName = (typeof SCRIPTS)[number];
 
 const source = (name: string) => readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
