@@ -55,12 +55,20 @@ local function forget_at(ref, retention)
 end
 
 -- Lists an instance under its rule, scored by when it may be forgotten; drops the ones whose time is up.
+-- The listing itself expires with its last member, so a rule that sees no more writes leaves nothing.
+-- (It runs on an instance's first write in a period, not on every spend.)
 local function list_instance(prefix, ref, forget, now)
   local listing = key_instances(prefix, ref[7])
   local score = forget
   if forget == 0 then score = 9007199254740991 end
   redis.call('ZADD', listing, 'GT', 'CH', int(score), ref[1])
   redis.call('ZREMRANGEBYSCORE', listing, '-inf', int(now))
+  local last = redis.call('ZRANGE', listing, -1, -1, 'WITHSCORES')[2]
+  if last and tonumber(last) < 9007199254740991 then
+    redis.call('PEXPIREAT', listing, last)
+  elseif last then
+    redis.call('PERSIST', listing)
+  end
 end
 
 -- Adds used and reserved to one instance-period and keeps the day sub-total. The first write to a

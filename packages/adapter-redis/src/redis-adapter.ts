@@ -39,9 +39,6 @@ export interface RedisAdapterOptions {
   resendWindowMs?: number;
 }
 
-/** How long a hold that a read or a limit change found expired stays for a late commit (ms). */
-const EXPIRED_HOLD_RETENTION_MS = 86_400_000;
-
 /**
  * A StorageAdapter on Redis.
  *
@@ -185,12 +182,12 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
     },
 
     async read(refs: readonly InstanceRef[]) {
-      const reply = await caller.read('read', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, EXPIRED_HOLD_RETENTION_MS]));
+      const reply = await caller.read('read', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, retention()]));
       return decodeTotals(reply, 1, refs.length).totals;
     },
 
     async observe(refs: readonly InstanceRef[]) {
-      const reply = await caller.read('observe', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, EXPIRED_HOLD_RETENTION_MS]));
+      const reply = await caller.read('observe', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, retention()]));
       return decodeTotals(reply, 1, refs.length).totals;
     },
 
