@@ -1,6 +1,7 @@
 // @spendguard/core/testing: the adapter conformance suite. An adapter is done when it passes.
 import { describe } from 'vitest';
 import type { ConformanceOptions } from './harness.js';
+import { faultsSuite } from './suite-faults.js';
 import { limitsSuite } from './suite-limits.js';
 import { periodsSuite } from './suite-periods.js';
 import { propertiesSuite } from './suite-properties.js';
@@ -18,5 +19,6 @@ export function runConformanceSuite(name: string, options: ConformanceOptions): 
     periodsSuite(options);
     limitsSuite(options);
     propertiesSuite(options);
+    faultsSuite(options);
   });
 }
