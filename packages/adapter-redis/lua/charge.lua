@@ -4,7 +4,8 @@
 -- ARGV: 1 prefix, 2 kind, 3 id, 4 amount, 5 force (0/1), 6 ttl ms, 7 retention ms, 8 has idempotency key (0/1),
 --       9 history retention ms, 10 refs, 11 attempt, 12 deadline (server ms), 13 session ttl ms (0: no refresh),
 --       14… ids of answered calls whose session entries can go
--- Returns { now, 1, id, replayed, expiresAt, entry, totals… } | { now, 0, refusedAt, missing, totals… } | { now, 2 } (late);
+-- Returns { now, 1, id, replayed, expiresAt, entry, totals… } | { now, 0, refusedAt, missing, totals… } | { now, 2, known } (late;
+-- known: 0 when the session expired, so an earlier copy of the call may have run unseen);
 -- totals per ref: 0 (no limit) or 1, limit, used, usedBefore, reserved, dayUsed, previousPeriod, previousUsed.
 local prefix, kind, id = ARGV[1], ARGV[2], ARGV[3]
 local amount, force, ttl, retention = tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -32,14 +33,16 @@ local function ran_before()
 end
 
 if ARGV[14] then redis.call('HDEL', session, unpack(ARGV, 14)) end
+-- Late: a no-op. Its answer also tells whether an earlier copy ran, unless the session has expired.
+if now > deadline then
+  if ran_by(redis.call('HGET', session, id), attempt) then return ran_before() end
+  return { now, 2, redis.call('HEXISTS', session, '#') }
+end
+-- Only a call in time keeps the session alive: a late one must not bring back a session that expired,
+-- or a cancel would take the entries it lost for calls that never ran.
 if ARGV[13] ~= '0' then
   redis.call('HSET', session, '#', '1')
   redis.call('PEXPIRE', session, ARGV[13])
-end
-
-if now > deadline then
-  if ran_by(redis.call('HGET', session, id), attempt) then return ran_before() end
-  return { now, 2 }
 end
 
 -- The call's id is claimed in this adapter's session (given back if the call is refused or replays a
@@ -47,7 +50,7 @@ end
 -- tell whether the call ran. A cancel leaves '!' .. attempt: that attempt arriving later is a no-op.
 if redis.call('HSETNX', session, id, attempt) == 0 then
   local entry = redis.call('HGET', session, id)
-  if entry == '!' .. attempt then return { now, 2 } end
+  if entry == '!' .. attempt then return { now, 2, 1 } end
   if string.sub(entry, 1, 1) ~= '!' then return ran_before() end
   redis.call('HSET', session, id, attempt) -- a later attempt (a journal replay) after a cancelled one
 end

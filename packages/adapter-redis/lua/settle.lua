@@ -4,7 +4,8 @@
 -- ARGV: 1 prefix, 2 action, 3 amount, 4 spend id, 5 retention ms, 6 history retention ms, 7 reservation id,
 --       8 attempt, 9 deadline (server ms)
 -- Returns { now, 'unknown' } | { now, 'released_before' } | { now, 'committed_before', spendId, actual, reserved, expired }
---       | { now, 'applied', reserved, expired, refsJson, totals… } | { now, 'late' }
+--       | { now, 'applied', reserved, expired, refsJson, totals… }
+--       | { now, 'late', known } (known: 0 when the record is gone, so an earlier copy may have run unseen)
 -- The step that settles writes its attempt in 'by' (a cancel undoes exactly that step); a cancel that
 -- found nothing to undo writes the attempt in 'cx' (that attempt arriving later is a no-op).
 local prefix, action, amount, spend_id = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
@@ -20,11 +21,11 @@ end
 if now > deadline then
   local r = redis.call('HMGET', KEYS[1], 'a', 'refs', 's', 'sid', 'act', 'exp', 'by')
   if r[7] == attempt then return settled_before(r) end
-  return { now, 'late' }
+  return { now, 'late', r[3] and 1 or 0 }
 end
 purge(prefix, KEYS[3], now, retention, 64)
 local r = redis.call('HMGET', KEYS[1], 'a', 'refs', 's', 'sid', 'act', 'exp', 'by', 'cx')
-if r[8] == attempt then return { now, 'late' } end
+if r[8] == attempt then return { now, 'late', 1 } end
 if not r[3] then return { now, 'unknown' } end
 if r[3] == 'released' or r[3] == 'committed' then return settled_before(r) end
 local reserved = tonumber(r[1])

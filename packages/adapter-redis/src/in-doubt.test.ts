@@ -26,6 +26,13 @@ async function until(check: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
+/** Heals the proxy and waits until the client has reconnected (heal() cuts connections that lost answers). */
+async function healed(proxy: FaultProxy, c: Redis, cut = true): Promise<void> {
+  const ready = cut ? new Promise((r) => c.once('ready', r)) : Promise.resolve();
+  proxy.heal();
+  await ready;
+}
+
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   try {
     await p;
@@ -53,18 +60,17 @@ async function behindProxy(
   cleanup.push(() => proxy.close());
   const c = client(proxy.url);
   const prefix = `${RUN_ID}-doubt-${n++}`;
-  const guard = createSpendGuard({
-    store: redisAdapter({ client: c, prefix, commandTimeoutMs: 200, ...adapter }),
-    budgets,
-    ...guardOptions,
-  });
+  const store = redisAdapter({ client: c, prefix, commandTimeoutMs: 200, ...adapter });
+  const guard = createSpendGuard({ store, budgets, ...guardOptions });
   expect(await guard.spend({}, 1)).toMatchObject({ allowed: true });
   const direct = client(url.href);
   cleanup.push(async () => {
     const found = await direct.keys(`{${prefix}}*`);
     if (found.length > 0) await direct.del(...found);
   });
-  return { proxy, client: c, guard, prefix };
+  /** A guard on another connection, straight to Redis, to read what was recorded. */
+  const check = createSpendGuard({ store: redisAdapter({ client: direct, prefix }), budgets });
+  return { proxy, client: c, guard, store, check };
 }
 
 const used = async (guard: SpendGuard) => (await guard.status('monthly')).used;
@@ -90,8 +96,7 @@ describe('redisAdapter: a call that threw recorded nothing', () => {
     expect(await codeOf(guard.reserve({}, 7))).toBe('STORE_UNAVAILABLE');
     expect(await codeOf(guard.spend({}, 3, { idempotencyKey: 'once' }))).toBe('STORE_UNAVAILABLE');
     expect(await codeOf(guard.commit(r.reservationId, 4))).toBe('STORE_UNAVAILABLE');
-    proxy.heal(); // the connection is cut; ioredis reconnects and resends what was unanswered
-    await until(() => c.status === 'ready');
+    await healed(proxy, c); // the connection is cut; ioredis reconnects and resends what was unanswered
     expect(await guard.status('monthly')).toMatchObject({ used: 1, reserved: 20 });
     // The retries pay once; the commit that threw left the reservation open, so it can still be released.
     expect(await guard.spend({}, 5)).toMatchObject({ allowed: true });
@@ -126,8 +131,7 @@ describe('redisAdapter: a call that threw recorded nothing', () => {
     await server.stop(); // killed: what it answered is in the file, what it did not answer may be too
     const restarted = await startPrivateRedis(server.port, dir);
     cleanup.push(() => restarted.stop());
-    proxy.heal();
-    await until(() => c.status === 'ready');
+    await healed(proxy, c);
     expect(await guard.spend({}, 5)).toMatchObject({ allowed: true });
     expect(await used(guard)).toBe(6);
   });
@@ -146,9 +150,54 @@ describe('redisAdapter: a call that threw recorded nothing', () => {
     await expect(guard.flush()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
     await sleep(600);
     proxy.heal();
-    await until(() => c.status === 'ready');
     await guard.flush();
     expect(guard.pendingJournal).toBe(0);
     expect(await used(guard)).toBe(6);
+  });
+
+  it('close() cancels a call still in doubt', async () => {
+    const { proxy, client: c, guard, store, check } = await behindProxy();
+    proxy.dropReplies();
+    expect(await codeOf(guard.spend({}, 5))).toBe('STORE_UNAVAILABLE');
+    await healed(proxy, c);
+    expect(await used(check)).toBe(6); // it ran: only its answer was lost
+    await store.close();
+    expect(await used(check)).toBe(1);
+  });
+
+  it('close() rejects, naming the calls that may stay recorded, while Redis does not answer; a later close() cancels them', async () => {
+    const { proxy, client: c, guard, store, check } = await behindProxy();
+    proxy.dropReplies();
+    const failed = guard.spend({}, 5);
+    expect(await codeOf(failed)).toBe('STORE_UNAVAILABLE');
+    proxy.stall();
+    proxy.cut();
+    await expect(store.close()).rejects.toThrow(/spend sp_/);
+    await healed(proxy, c);
+    await store.close();
+    expect(await used(check)).toBe(1);
+  });
+
+  it('past resendWindowMs without Redis, a call whose answer was lost is reported (SPENDGUARD_IN_DOUBT) and stays', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => {
+      if (w.code === 'SPENDGUARD_IN_DOUBT') warnings.push(w.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      const { proxy, client: c, guard } = await behindProxy(undefined, { resendWindowMs: 400 });
+      proxy.dropReplies();
+      expect(await codeOf(guard.spend({}, 5))).toBe('STORE_UNAVAILABLE');
+      proxy.stall();
+      proxy.cut(); // Redis is unreachable for longer than the session lives
+      await sleep(700);
+      await healed(proxy, c);
+      expect(await guard.spend({}, 2)).toMatchObject({ allowed: true });
+      await until(() => warnings.length > 0);
+      expect(warnings[0]).toMatch(/spend sp_/);
+      expect(await used(guard)).toBe(8);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });

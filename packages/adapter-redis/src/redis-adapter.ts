@@ -123,7 +123,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
           reservationKey,
           ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
         }),
-        late: (r) => Number(r[1]) === 2,
+        late: (r) => (Number(r[1]) !== 2 ? false : Number(r[2]) === 1 ? 'known' : 'unknown'),
         session: true,
       });
       const n = req.instances.length;
@@ -163,7 +163,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
           deadline,
         ],
         doubt: (attempt, deadline) => ({ kind: 'settle', reservationId: req.reservationId, attempt, deadline, reservationKey }),
-        late: (r) => r[1] === 'late',
+        late: (r) => (r[1] !== 'late' ? false : Number(r[2]) === 1 ? 'known' : 'unknown'),
       });
       const status = String(reply[1]);
       if (status === 'unknown' || status === 'released_before') return { status };
@@ -227,7 +227,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
         script: 'set-limit',
         keys: [keys.limits, keys.limitsVersion],
         args: (_attempt, deadline) => [req.name, req.limit, req.expectedVersion, deadline],
-        late: (r) => Number(r[1]) === 2,
+        late: (r) => (Number(r[1]) === 2 ? 'known' : false),
       });
       return { ok: Number(reply[1]) === 1, version: Number(reply[2]) };
     },

@@ -24,8 +24,11 @@ export interface RecordingCall {
   args(attempt: string, deadline: number): Arg[];
   /** What must be cancelled if the answer is not seen; undefined: nothing to cancel (a limit write). */
   doubt?(attempt: string, deadline: number): Doubt;
-  /** The reply says the server ran the call after its deadline (so it changed nothing). */
-  late(reply: Reply): boolean;
+  /**
+   * The reply says the server ran the call after its deadline (so it changed nothing): 'known' when it
+   * also says that no earlier copy ran, 'unknown' when it cannot tell, false when the call was in time.
+   */
+  late(reply: Reply): 'known' | 'unknown' | false;
   /** A charge: the session's time to live (when due) and answered ids follow the arguments. */
   session?: boolean;
 }
@@ -90,8 +93,8 @@ export class ScriptCaller {
     const doubt = call.doubt?.(attempt, deadline);
     sent.sent.then(
       (r) => {
-        // The answer came after the caller gave up. Ran too late: nothing to cancel (later copies are late too).
-        if (!answered && doubt && call.late(r)) this.doubts.delete(doubt);
+        // The answer came after the caller gave up. Ran too late, and no earlier copy ran: nothing to cancel.
+        if (!answered && doubt && call.late(r) === 'known') this.doubts.delete(doubt);
       },
       () => {},
     );
@@ -118,16 +121,23 @@ export class ScriptCaller {
     this.acks.push(callId);
   }
 
-  /** Cancels every call in doubt, waiting for fenced ones' deadlines; throws if some remain. */
+  /**
+   * Cancels every call in doubt (close()): waits for fenced ones' deadlines to clear their fences, and
+   * throws, naming them, if Redis does not answer. A call still fenced after that cannot run any more.
+   */
   async settleDoubts(): Promise<void> {
     for (let i = 0; i < 3 && this.doubts.size > 0; i++) {
       const wait = Math.max(0, ...[...this.doubts].map((d) => this.clock.localAt(d.deadline) + this.margin - monotonic()));
       if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, this.options.timeoutMs)));
-      await this.resolve([...this.doubts]);
-    }
-    if (this.doubts.size > 0) {
-      const which = [...this.doubts].map(describeDoubt).join(', ');
-      throw unavailable(`Redis did not answer; these failed calls may stay recorded: ${which}. Retry close() when Redis is back.`);
+      try {
+        await this.resolve([...this.doubts]);
+      } catch (err) {
+        const which = [...this.doubts].map(describeDoubt).join(', ');
+        throw unavailable(
+          `Redis did not answer, so these failed calls may stay recorded: ${which}. Retry close() when Redis is back.`,
+          err,
+        );
+      }
     }
   }
 
