@@ -5,7 +5,8 @@
 -- ARGV: 1 prefix, 2 doubts (JSON): { t = 'c', id, at, dl, a, rv, refs, rk, ik } for a charge,
 --       { t = 's', id, at, dl, rk } for a settle; at: attempt, dl: deadline, rk/ik: KEYS index or 0
 -- Returns { now, result… } with one result per doubt: 'undone' | 'absent' (it did not run and never will)
---       | 'lost' (the session expired: nothing tells whether it ran)
+--       | 'fenced' (undone or absent, and fenced off until its deadline) | 'lost' (the session expired:
+--       nothing tells whether it ran)
 local prefix = ARGV[1]
 local session, holds = KEYS[1], KEYS[2]
 local now = server_now()
@@ -50,18 +51,25 @@ local function undo_charge(d, entry)
   end
 end
 
+-- While the call could still arrive (the server's clock is not past its deadline) its entry becomes a
+-- fence ('fenced': the adapter cancels once more after the deadline, which removes the fence).
 local function cancel_charge(d)
   local entry = redis.call('HGET', session, d.id)
+  local fence = '!' .. d.at
   local result = 'absent'
   if ran_by(entry, d.at) then
     undo_charge(d, entry)
     result = 'undone'
-  elseif entry then
-    return 'absent' -- fenced off already, or run by another attempt
-  elseif redis.call('HEXISTS', session, '#') == 0 then
+  elseif entry and entry ~= fence then
+    return 'absent' -- run by another attempt, or fenced for one: not this attempt's
+  elseif not entry and redis.call('HEXISTS', session, '#') == 0 then
     return 'lost'
   end
-  if now <= d.dl then redis.call('HSET', session, d.id, '!' .. d.at) else redis.call('HDEL', session, d.id) end
+  if now <= d.dl then
+    redis.call('HSET', session, d.id, fence)
+    return 'fenced'
+  end
+  redis.call('HDEL', session, d.id)
   return result
 end
 

@@ -48,17 +48,23 @@ end
 -- The call's id is claimed in this adapter's session (given back if the call is refused or replays a
 -- key): it stays until the adapter has seen the answer, so that a resend runs once and a cancel can
 -- tell whether the call ran. A cancel leaves '!' .. attempt: that attempt arriving later is a no-op.
+local fence = nil
 if redis.call('HSETNX', session, id, attempt) == 0 then
   local entry = redis.call('HGET', session, id)
   if entry == '!' .. attempt then return { now, 2, 1 } end
   if string.sub(entry, 1, 1) ~= '!' then return ran_before() end
-  redis.call('HSET', session, id, attempt) -- a later attempt (a journal replay) after a cancelled one
+  fence = entry -- another attempt's fence: this later attempt (a journal replay) may go ahead
+  redis.call('HSET', session, id, attempt)
+end
+-- Gives the claim back (a refusal, a replayed key), leaving a fence where there was one.
+local function give_back()
+  if fence then redis.call('HSET', session, id, fence) else redis.call('HDEL', session, id) end
 end
 
 if keyed then
   local seen = redis.call('GET', KEYS[4])
   if seen then
-    redis.call('HDEL', session, id)
+    give_back()
     local sep = string.find(seen, '|', 1, true)
     return flatten({ now, 1, string.sub(seen, 1, sep - 1), 1, tonumber(string.sub(seen, sep + 1)) or 0, 0 }, current(refs))
   end
@@ -90,7 +96,7 @@ if refused_at and missing == 0 and purged == 64 and holds_due(KEYS[2], now) then
   refused_at, missing = refusal()
 end
 if refused_at then
-  redis.call('HDEL', session, id)
+  give_back()
   return flatten({ now, 0, refused_at - 1, missing }, current(refs))
 end
 
