@@ -51,15 +51,18 @@ export interface RedisAdapterOptions {
  * its next script call, once Redis answers, the adapter cancels it (lua/cancel.lua) — undone exactly if
  * it ran (totals, hold, idempotency key), fenced off if it could still arrive. So a caller that retries
  * a call that threw, without an idempotency key, pays once; and an offline-journal replay (same call id)
- * counts once however long the stall. While a cancel fails, every script call fails with
- * STORE_UNAVAILABLE, sending nothing.
+ * counts once (the original, if it ran, is cancelled before the replay runs). While a cancel fails,
+ * every script call fails with STORE_UNAVAILABLE, sending nothing.
  *
  * The guarantee holds when Redis answers again within `resendWindowMs` of the failed call (it keeps the
  * adapter's session, which tells whether a call ran, that long without a refresh) and while this
  * process lives (calls in doubt are kept in memory; `close()` cancels them, or rejects naming them). If
  * Redis stays unreachable longer, a call that ran cannot be told apart from one that did not: the adapter
  * emits a process warning (code SPENDGUARD_IN_DOUBT) and it stays recorded. A late request is a no-op
- * whatever the delay. Other limits: a reservation taken by a call in doubt that another caller already
+ * whatever the delay. It also assumes: the server's clock does not step back by more than the margin
+ * (a tenth of commandTimeoutMs, at most 250 ms) within a second; Redis does not evict keys
+ * (maxmemory-policy noeviction); a settle in doubt is cancelled within `retentionMs` (its reservation
+ * record tells whether it ran). A reservation taken by a call in doubt that another caller already
  * obtained with the same idempotency key, and settled, is left as it is; a limit write (setLimit) gets
  * a deadline but no cancel (its compare-and-set makes a retry safe).
  */
