@@ -1,5 +1,6 @@
--- Shared helpers, prepended to every script. All keys of one guard share the hash tag in `prefix`,
--- so every script runs in one slot, on a single node or a Redis Cluster.
+-- Shared helpers, prepended to every script (after the key functions generated from keys.ts). All keys
+-- of one guard share the hash tag in `prefix`, so every script runs in one slot, on a single node or a
+-- Redis Cluster.
 -- Amounts are integer micro-units; they are written with int() because Lua 5.1 prints large
 -- numbers in exponent form, which HINCRBY would refuse.
 
@@ -7,14 +8,17 @@ local function int(x)
   return string.format('%d', x)
 end
 
--- Time for reservation expiry comes from the server, so many machines need no agreeing clocks.
+-- Time for reservation expiry and call deadlines comes from the server, so many machines need no
+-- agreeing clocks. Every script that records returns it first, for the adapter's clock offset.
 local function server_now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
-local function totals_key(prefix, id, period)
-  return prefix .. 't:' .. id .. ':' .. period
+-- true when a session entry says that `attempt` ran (its value is the attempt, or attempt|mask).
+local function ran_by(entry, attempt)
+  if not entry then return false end
+  return entry == attempt or string.sub(entry, 1, #attempt + 1) == attempt .. '|'
 end
 
 -- A ref, as the adapter encodes it: { name, period, day, limit (or false), hard (0/1), periodEnd, rule, limitKeys... }
@@ -31,7 +35,7 @@ end
 
 -- Totals as the adapter decodes them: { limit, limitBefore, used, usedBefore, reserved, dayUsed, previousPeriod, previousUsed }
 local function read_totals(prefix, ref, limit)
-  local cur = redis.call('HMGET', totals_key(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du')
+  local cur = redis.call('HMGET', key_totals(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du')
   local used = tonumber(cur[1]) or 0
   local day_used = 0
   if cur[3] == ref[3] then day_used = tonumber(cur[4]) or 0 end
@@ -40,7 +44,7 @@ end
 
 -- { used, reserved, day, dayUsed, created flag, seen limit }
 local function fetch(prefix, ref)
-  return redis.call('HMGET', totals_key(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du', 's', 'sl')
+  return redis.call('HMGET', key_totals(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du', 's', 'sl')
 end
 
 -- When a period's records may be forgotten: history retention after the period ends (0: never).
@@ -51,19 +55,27 @@ local function forget_at(ref, retention)
 end
 
 -- Lists an instance under its rule, scored by when it may be forgotten; drops the ones whose time is up.
+-- The listing itself expires with its last member, so a rule that sees no more writes leaves nothing.
+-- (It runs on an instance's first write in a period, not on every spend.)
 local function list_instance(prefix, ref, forget, now)
-  local listing = prefix .. 'in:' .. ref[7]
+  local listing = key_instances(prefix, ref[7])
   local score = forget
   if forget == 0 then score = 9007199254740991 end
   redis.call('ZADD', listing, 'GT', 'CH', int(score), ref[1])
   redis.call('ZREMRANGEBYSCORE', listing, '-inf', int(now))
+  local last = redis.call('ZRANGE', listing, -1, -1, 'WITHSCORES')[2]
+  if last and tonumber(last) < 9007199254740991 then
+    redis.call('PEXPIREAT', listing, last)
+  elseif last then
+    redis.call('PERSIST', listing)
+  end
 end
 
 -- Adds used and reserved to one instance-period and keeps the day sub-total. The first write to a
 -- period record also sets its time to live, moves the instance's last-period pointer and reports a
 -- period change (exactly one step sees it); the record then carries 's' and later writes skip that.
-local function add(prefix, ref, limit, used, reserved, retention, cur)
-  local key = totals_key(prefix, ref[1], ref[2])
+local function add(prefix, ref, limit, used, reserved, retention, cur, now)
+  local key = key_totals(prefix, ref[1], ref[2])
   cur = cur or fetch(prefix, ref)
   local u = tonumber(cur[1]) or 0
   local r = tonumber(cur[2]) or 0
@@ -89,15 +101,15 @@ local function add(prefix, ref, limit, used, reserved, retention, cur)
     redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du), 's', '1', 'sl', int(limit))
     local forget = forget_at(ref, retention)
     if forget > 0 then redis.call('PEXPIREAT', key, int(forget)) end
-    local instance_key = prefix .. 'i:' .. ref[1]
+    local instance_key = key_latest_period(prefix, ref[1])
     local last = redis.call('GET', instance_key)
     if not last or ref[2] > last then
       if last then
         prev_period = last
-        prev_used = tonumber(redis.call('HGET', totals_key(prefix, ref[1], last), 'u')) or 0
+        prev_used = tonumber(redis.call('HGET', key_totals(prefix, ref[1], last), 'u')) or 0
       end
       if forget > 0 then redis.call('SET', instance_key, ref[2], 'PXAT', int(forget)) else redis.call('SET', instance_key, ref[2]) end
-      list_instance(prefix, ref, forget, server_now())
+      list_instance(prefix, ref, forget, now)
     end
   end
   local day_used = 0
@@ -105,28 +117,40 @@ local function add(prefix, ref, limit, used, reserved, retention, cur)
   return { limit, seen, u + used, u, r + reserved, day_used, prev_period, prev_used }
 end
 
--- The earliest hold's expiry, or nil when nothing is held: a step with nothing held needs no clock.
-local function earliest_hold(holds_key)
-  local first = redis.call('ZRANGE', holds_key, 0, 0, 'WITHSCORES')
-  if first[2] then return tonumber(first[2]) end
-  return nil
-end
-
--- Frees the holds of reservations whose time is up (oldest first, a bounded batch per step).
-local function purge(prefix, holds_key, now, retention)
-  local due = redis.call('ZRANGEBYSCORE', holds_key, '-inf', now, 'LIMIT', 0, 64)
+-- Frees the holds of reservations whose time is up, oldest first: at most `batch` of them (nil: every
+-- one that is due). A held reservation's record never expires (it gets its time to live here or when
+-- settled), so its amount and instances are always there to free. A totals record that was forgotten
+-- meanwhile is left alone, not recreated.
+local function purge(prefix, holds_key, now, retention, batch)
+  local due
+  if batch then
+    due = redis.call('ZRANGEBYSCORE', holds_key, '-inf', now, 'LIMIT', 0, batch)
+  else
+    due = redis.call('ZRANGEBYSCORE', holds_key, '-inf', now)
+  end
   for _, id in ipairs(due) do
-    local rkey = prefix .. 'r:' .. id
+    local rkey = key_reservation(prefix, id)
     local r = redis.call('HMGET', rkey, 'a', 'refs', 's')
     if r[3] == 'held' then
       for _, ref in ipairs(cjson.decode(r[2])) do
-        redis.call('HINCRBY', totals_key(prefix, ref[1], ref[2]), 'r', int(-tonumber(r[1])))
+        local tkey = key_totals(prefix, ref[1], ref[2])
+        if redis.call('EXISTS', tkey) == 1 then redis.call('HINCRBY', tkey, 'r', int(-tonumber(r[1]))) end
       end
       redis.call('HSET', rkey, 's', 'expired')
       redis.call('PEXPIRE', rkey, int(retention))
     end
-    redis.call('ZREM', holds_key, id)
   end
+  if not batch then
+    redis.call('ZREMRANGEBYSCORE', holds_key, '-inf', now)
+  elseif #due > 0 then
+    redis.call('ZREM', holds_key, unpack(due))
+  end
+  return #due
+end
+
+-- true when some hold is due at `now`.
+local function holds_due(holds_key, now)
+  return #redis.call('ZRANGEBYSCORE', holds_key, '-inf', now, 'LIMIT', 0, 1) > 0
 end
 
 -- The refs: one JSON array of refs in ARGV[at] (decoded in C by cjson: cheaper than many arguments).

@@ -1,16 +1,17 @@
 -- observe: current totals of some instances, recording each existing one's current limit as the one its
 -- level was derived from (the previous one comes back as limitBefore). Creates nothing.
--- KEYS: 1 limits hash, 2 holds zset   ARGV: 1 prefix, 2 retention ms, 3… refs
+-- KEYS: 1 limits hash, 2 holds zset   ARGV: 1 prefix, 2 retention ms, 3 refs
+-- Returns { now, totals… }
 local prefix, retention = ARGV[1], tonumber(ARGV[2])
-local first_hold = earliest_hold(KEYS[2])
-if first_hold then purge(prefix, KEYS[2], server_now(), retention) end
+local now = server_now()
+purge(prefix, KEYS[2], now, retention, nil)
 local has_overrides = redis.call('EXISTS', KEYS[1]) == 1
 local totals = {}
 for i, ref in ipairs(decode_refs(3)) do
   local limit = effective_limit(KEYS[1], has_overrides, ref)
   if limit then
     local t = read_totals(prefix, ref, limit)
-    local key = totals_key(prefix, ref[1], ref[2])
+    local key = key_totals(prefix, ref[1], ref[2])
     local seen = redis.call('HGET', key, 'sl')
     if seen and tonumber(seen) ~= limit then
       t[2] = tonumber(seen)
@@ -21,4 +22,4 @@ for i, ref in ipairs(decode_refs(3)) do
     totals[i] = false
   end
 end
-return flatten({}, totals)
+return flatten({ now }, totals)

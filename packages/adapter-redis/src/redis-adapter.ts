@@ -19,7 +19,8 @@ import type {
 import type { Cluster, Redis } from 'ioredis';
 import { keysFor } from './keys.js';
 import { decodeStoredRef, decodeTotals, encodeRefs } from './replies.js';
-import { defineScripts, type ScriptName } from './scripts.js';
+import { ScriptCaller } from './script-caller.js';
+import { defineScripts } from './scripts.js';
 
 export interface RedisAdapterOptions {
   /** An ioredis `Redis` or `Cluster` client that the caller owns (and closes). */
@@ -31,76 +32,59 @@ export interface RedisAdapterOptions {
   /** How long a period's totals stay readable after the period ends (ms). Default 2 years. */
   historyRetentionMs?: number;
   /**
-   * How long each call's id is remembered so that the same call sent again (a client's resend after
-   * a lost reply, a journal replay) counts once (ms). Default 60 000. Longer costs Redis memory:
-   * one small key per call for this long.
+   * How long Redis keeps what it needs to cancel a call whose answer was lost (ms): the bound on how
+   * long Redis may stay unreachable after such a call. Default one day; at least 2 × commandTimeoutMs.
+   * It costs almost nothing: the adapter's entries for calls it has not seen answered, in one hash.
    */
   resendWindowMs?: number;
 }
 
-const DOWN = new Set(['end', 'close', 'reconnecting']);
-/** How long a hold that a read or a limit change found expired stays for a late commit (ms). */
-const EXPIRED_HOLD_RETENTION_MS = 86_400_000;
-type Reply = unknown[];
-
+/**
+ * A StorageAdapter on Redis.
+ *
+ * **A call that threw recorded nothing.** Each charge and settle carries a deadline in the server's
+ * clock (the adapter learns the clock's offset from the scripts' replies): it is the moment the
+ * adapter gives up on the call (`commandTimeoutMs` after sending it) less a margin, so a request that
+ * reaches Redis later (a paused server, a slow network, ioredis resending it after a reconnect, or
+ * running it from its offline queue) changes nothing. A call that may have run in time but whose answer
+ * the adapter did not see (the connection dropped, the answer came after the timer) is *in doubt*: before
+ * its next script call, once Redis answers, the adapter cancels it (lua/cancel.lua) — undone exactly if
+ * it ran (totals, hold, idempotency key), fenced off if it could still arrive. So a caller that retries
+ * a call that threw, without an idempotency key, pays once; and an offline-journal replay (same call id)
+ * counts once (the original, if it ran, is cancelled before the replay runs). While a cancel fails,
+ * every script call fails with STORE_UNAVAILABLE, sending nothing.
+ *
+ * The guarantee holds when Redis answers again within `resendWindowMs` of the failed call (it keeps the
+ * adapter's session, which tells whether a call ran, that long without a refresh) and while this
+ * process lives (calls in doubt are kept in memory; `close()` cancels them, or rejects naming them). If
+ * Redis stays unreachable longer, a call that ran cannot be told apart from one that did not: the adapter
+ * emits a process warning (code SPENDGUARD_IN_DOUBT) and it stays recorded. A late request is a no-op
+ * whatever the delay. It also assumes: the server's clock does not step back by more than the margin
+ * (a tenth of commandTimeoutMs, at most 250 ms) within a second; Redis does not evict keys
+ * (maxmemory-policy noeviction); a settle in doubt is cancelled within `retentionMs` (its reservation
+ * record tells whether it ran). A reservation taken by a call in doubt that another caller already
+ * obtained with the same idempotency key, and settled, is left as it is; a limit write (setLimit) gets
+ * a deadline but no cancel (its compare-and-set makes a retry safe).
+ */
 export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
   const client = options?.client;
   if (!client || typeof (client as Redis).defineCommand !== 'function') {
     throw new SpendGuardError('INVALID_CONFIG', 'redisAdapter needs { client }: an ioredis Redis or Cluster instance.');
   }
   const keys = keysFor(options.prefix ?? 'spendguard');
-  const timeoutMs = options.commandTimeoutMs ?? 2000;
-  const historyRetentionMs = options.historyRetentionMs ?? 2 * 365 * 86_400_000;
-  const resendWindowMs = options.resendWindowMs ?? 60_000;
-  const scripts = defineScripts(client);
+  const timeoutMs = positive(options.commandTimeoutMs, 2000, 'commandTimeoutMs');
+  const historyRetentionMs = positive(options.historyRetentionMs, 2 * 365 * 86_400_000, 'historyRetentionMs');
+  const resendWindowMs = positive(options.resendWindowMs, 86_400_000, 'resendWindowMs');
+  if (resendWindowMs < 2 * timeoutMs) {
+    throw new SpendGuardError(
+      'INVALID_CONFIG',
+      `redisAdapter resendWindowMs (${resendWindowMs}) must be at least 2 × commandTimeoutMs (${2 * timeoutMs}): a failed call must be cancellable after it timed out.`,
+    );
+  }
+  const caller = new ScriptCaller(client, defineScripts(client), keys, { timeoutMs, sessionTtlMs: resendWindowMs });
   /** Set by the guards on this adapter (configure); the longest one asked for wins. */
   let retentionMs: number | undefined;
   const retention = () => retentionMs ?? 86_400_000;
-
-  /**
-   * Sends one command, failing fast while the client is known to be down (nothing is queued then)
-   * and failing after `timeoutMs` when no answer comes. A charge that was sent and timed out may
-   * still run later; it dedupes by its call id, so a journal replay of it counts once.
-   */
-  async function send<T>(what: string, call: () => Promise<T>): Promise<T> {
-    if (DOWN.has(client.status)) {
-      throw new SpendGuardError(
-        'STORE_UNAVAILABLE',
-        `Redis is not connected (${client.status}); nothing was recorded for ${what}. Retry when it is back.`,
-      );
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await Promise.race([
-        call(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new SpendGuardError('STORE_UNAVAILABLE', `Redis did not answer ${what} within ${timeoutMs} ms; retry when it is back.`),
-              ),
-            timeoutMs,
-          );
-        }),
-      ]);
-    } catch (err) {
-      if (err instanceof SpendGuardError) throw err;
-      throw new SpendGuardError('STORE_UNAVAILABLE', `Redis failed on ${what}: ${(err as Error).message}`, { cause: err });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  const run = (script: ScriptName, keyList: string[], args: Array<string | number>) =>
-    send(
-      script,
-      () =>
-        (client as unknown as Record<string, (...a: unknown[]) => Promise<Reply>>)[scripts[script]]?.(
-          keyList.length,
-          ...keyList,
-          ...args,
-        ) as Promise<Reply>,
-    );
 
   return {
     name: 'redis',
@@ -111,53 +95,66 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
     },
 
     async charge(req: ChargeRequest): Promise<ChargeOutcome> {
-      const keyed = req.idempotencyKey !== undefined;
-      const reply = await run(
-        'charge',
-        [
-          keys.limits,
-          keys.holds,
-          keys.op(req.callId),
-          keyed ? keys.idempotency(req.idempotencyKey as string) : keys.op(req.callId),
-          keys.reservation(req.callId),
+      const idempotencyKey = req.idempotencyKey === undefined ? undefined : keys.idempotency(req.idempotencyKey);
+      const reservationKey = keys.reservation(req.callId);
+      const reply = await caller.record({
+        script: 'charge',
+        keys: [keys.limits, keys.holds, caller.session, idempotencyKey ?? caller.session, reservationKey],
+        args: (attempt, deadline) => [
+          ...encodeRefs(req.instances, [
+            keys.prefix,
+            req.kind,
+            req.callId,
+            req.amount,
+            req.force ? 1 : 0,
+            req.ttlMs ?? 0,
+            retention(),
+            idempotencyKey === undefined ? 0 : 1,
+            historyRetentionMs,
+          ]),
+          attempt,
+          deadline,
         ],
-        encodeRefs(req.instances, [
-          keys.prefix,
-          req.kind,
-          req.callId,
-          req.amount,
-          req.force ? 1 : 0,
-          req.ttlMs ?? 0,
-          retention(),
-          keyed ? 1 : 0,
-          historyRetentionMs,
-          resendWindowMs,
-        ]),
-      );
+        doubt: (attempt, deadline) => ({
+          kind: 'charge',
+          callId: req.callId,
+          attempt,
+          deadline,
+          amount: req.amount,
+          reserve: req.kind === 'reserve',
+          refs: req.instances,
+          reservationKey,
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        }),
+        late: (r) => (Number(r[1]) !== 2 ? false : Number(r[2]) === 1 ? 'known' : 'unknown'),
+        session: true,
+      });
       const n = req.instances.length;
-      if (Number(reply[0]) === 1) {
+      if (Number(reply[1]) === 1) {
+        if (Number(reply[5]) === 1) caller.ack(req.callId);
         const out: ChargeOutcome = {
           ok: true,
-          callId: String(reply[1]),
-          replayed: Number(reply[2]) === 1,
-          totals: decodeTotals(reply, 4, n).totals,
+          callId: String(reply[2]),
+          replayed: Number(reply[3]) === 1,
+          totals: decodeTotals(reply, 6, n).totals,
         };
-        if (req.kind === 'reserve') out.expiresAt = Number(reply[3]);
+        if (req.kind === 'reserve') out.expiresAt = Number(reply[4]);
         return out;
       }
       return {
         ok: false,
-        refusedAt: Number(reply[1]),
-        reason: Number(reply[2]) === 1 ? 'no_budget' : 'limit_exceeded',
-        totals: decodeTotals(reply, 3, n).totals,
+        refusedAt: Number(reply[2]),
+        reason: Number(reply[3]) === 1 ? 'no_budget' : 'limit_exceeded',
+        totals: decodeTotals(reply, 4, n).totals,
       };
     },
 
     async settle(req: SettleRequest): Promise<SettleOutcome> {
-      const reply = await run(
-        'settle',
-        [keys.reservation(req.reservationId), keys.limits, keys.holds],
-        [
+      const reservationKey = keys.reservation(req.reservationId);
+      const reply = await caller.record({
+        script: 'settle',
+        keys: [reservationKey, keys.limits, keys.holds],
+        args: (attempt, deadline) => [
           keys.prefix,
           req.action,
           req.action === 'commit' ? req.amount : 0,
@@ -165,39 +162,41 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
           retention(),
           historyRetentionMs,
           req.reservationId,
+          attempt,
+          deadline,
         ],
-      );
-      const status = String(reply[0]);
+        doubt: (attempt, deadline) => ({ kind: 'settle', reservationId: req.reservationId, attempt, deadline, reservationKey }),
+        late: (r) => (r[1] !== 'late' ? false : Number(r[2]) === 1 ? 'known' : 'unknown'),
+      });
+      const status = String(reply[1]);
       if (status === 'unknown' || status === 'released_before') return { status };
       if (status === 'committed_before') {
-        return { status, spendId: String(reply[1]), actual: Number(reply[2]), reserved: Number(reply[3]), expired: Number(reply[4]) === 1 };
+        return { status, spendId: String(reply[2]), actual: Number(reply[3]), reserved: Number(reply[4]), expired: Number(reply[5]) === 1 };
       }
-      const instances = JSON.parse(String(reply[3])) as Array<Array<string | false>> | Record<string, never> as Array<
-        Array<string | false>
-      >;
-      const refs = Array.isArray(instances) ? instances.map(decodeStoredRef) : [];
+      const instances = JSON.parse(String(reply[4])) as Array<Array<string | false>> | Record<string, never>;
+      const refs = Array.isArray(instances) ? instances.map(decodeStoredRef) : []; // cjson writes [] as {}
       return {
         status: 'applied',
-        reserved: Number(reply[1]),
-        expired: Number(reply[2]) === 1,
+        reserved: Number(reply[2]),
+        expired: Number(reply[3]) === 1,
         instances: refs,
-        totals: decodeTotals(reply, 4, refs.length).totals,
+        totals: decodeTotals(reply, 5, refs.length).totals,
       };
     },
 
     async read(refs: readonly InstanceRef[]) {
-      const reply = await run('read', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, EXPIRED_HOLD_RETENTION_MS]));
-      return decodeTotals(reply, 0, refs.length).totals;
+      const reply = await caller.read('read', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, retention()]));
+      return decodeTotals(reply, 1, refs.length).totals;
     },
 
     async observe(refs: readonly InstanceRef[]) {
-      const reply = await run('observe', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, EXPIRED_HOLD_RETENTION_MS]));
-      return decodeTotals(reply, 0, refs.length).totals;
+      const reply = await caller.read('observe', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, retention()]));
+      return decodeTotals(reply, 1, refs.length).totals;
     },
 
     async history(req: HistoryRequest): Promise<number[]> {
       if (req.periods.length === 0) return [];
-      const used = await send('history', () => {
+      const used = await caller.command('history', () => {
         const p = client.pipeline();
         for (const period of req.periods) p.hget(keys.totals(req.instance, period), 'u');
         return p.exec();
@@ -210,14 +209,16 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
 
     /** Pages by ZSCAN: a name may come twice while the set grows (the guard dedupes), none is missed. */
     async instances(req: InstancePageRequest): Promise<InstancePage> {
-      const [cursor, flat] = await send('instances', () => client.zscan(keys.instances(req.rule), req.cursor ?? '0', 'COUNT', req.limit));
+      const [cursor, flat] = await caller.command('instances', () =>
+        client.zscan(keys.instances(req.rule) as string, req.cursor ?? '0', 'COUNT', req.limit),
+      );
       const names: string[] = [];
       for (let i = 0; i < flat.length; i += 2) names.push(flat[i] as string);
       return cursor === '0' ? { names } : { names, cursor };
     },
 
     async limits(): Promise<LimitsSnapshot> {
-      const reply = await run('limits', [keys.limits, keys.limitsVersion], []);
+      const reply = await caller.read('limits', [keys.limits, keys.limitsVersion], []);
       const flat = reply[1] as string[];
       const overrides = new Map<string, number>();
       for (let i = 0; i < flat.length; i += 2) overrides.set(flat[i] as string, Number(flat[i + 1]));
@@ -225,12 +226,29 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
     },
 
     async setLimit(req: SetLimitRequest): Promise<SetLimitOutcome> {
-      const reply = await run('set-limit', [keys.limits, keys.limitsVersion], [req.name, req.limit, req.expectedVersion]);
-      return { ok: Number(reply[0]) === 1, version: Number(reply[1]) };
+      const reply = await caller.record({
+        script: 'set-limit',
+        keys: [keys.limits, keys.limitsVersion],
+        args: (_attempt, deadline) => [req.name, req.limit, req.expectedVersion, deadline],
+        late: (r) => (Number(r[1]) === 2 ? 'known' : false),
+      });
+      return { ok: Number(reply[1]) === 1, version: Number(reply[2]) };
     },
 
-    close(): void {
-      // The client belongs to the caller.
+    /** Cancels the calls still in doubt (the client belongs to the caller and stays open). */
+    async close(): Promise<void> {
+      await caller.settleDoubts();
     },
   };
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new SpendGuardError(
+      'INVALID_CONFIG',
+      `redisAdapter ${name} must be a positive whole number of milliseconds; got ${String(value)}.`,
+    );
+  }
+  return value;
 }

@@ -1,22 +1,23 @@
 // Encoding refs for the scripts and decoding their flat replies into the SPI's shapes.
 import type { InstanceRef, InstanceTotals } from '@spendguard/core/adapter';
 
-/** The refs as one JSON argument: `[name, period, day, limit | false, hard '1'/'0', periodEnd, rule, ...limitKeys]` each. */
+/** One ref as the scripts read it: `[name, period, day, limit | false, hard '1'/'0', periodEnd, rule, ...limitKeys]`. */
+export function encodeRef(r: InstanceRef): Array<string | false> {
+  return [
+    r.name,
+    r.period,
+    r.day,
+    r.limit === null ? false : String(r.limit),
+    r.hard ? '1' : '0',
+    String(r.periodEnd),
+    r.rule,
+    ...r.limitKeys,
+  ];
+}
+
+/** The refs as one JSON argument, appended to `out`. */
 export function encodeRefs(refs: readonly InstanceRef[], out: Array<string | number>): Array<string | number> {
-  out.push(
-    JSON.stringify(
-      refs.map((r) => [
-        r.name,
-        r.period,
-        r.day,
-        r.limit === null ? false : String(r.limit),
-        r.hard ? '1' : '0',
-        String(r.periodEnd),
-        r.rule,
-        ...r.limitKeys,
-      ]),
-    ),
-  );
+  out.push(JSON.stringify(refs.map(encodeRef)));
   return out;
 }
 

@@ -1,16 +1,18 @@
 // The Lua scripts, authored in ../lua and embedded at build time (lua-sources.generated.ts), registered as
-// ioredis commands (EVALSHA, with NOSCRIPT handled by ioredis). The shared helpers of lib.lua are prepended to each.
+// ioredis commands (EVALSHA, with NOSCRIPT handled by ioredis). The key functions generated from keys.ts
+// and the helpers of lib.lua are prepended to each.
 import type { Cluster, Redis } from 'ioredis';
+import { luaKeyFunctions } from './keys.js';
 import { LUA_SOURCES } from './lua-sources.generated.js';
 
-const SCRIPTS = ['charge', 'settle', 'read', 'observe', 'set-limit', 'limits'] as const;
+const SCRIPTS = ['charge', 'settle', 'read', 'observe', 'set-limit', 'limits', 'clock', 'cancel'] as const;
 export type ScriptName = (typeof SCRIPTS)[number];
 
 const source = (name: keyof typeof LUA_SOURCES): string => LUA_SOURCES[name];
 
 /** Command names are namespaced by a hash of the sources, so two versions can share one client. */
 export function defineScripts(client: Redis | Cluster): Record<ScriptName, string> {
-  const lib = source('lib');
+  const lib = `${luaKeyFunctions()}${source('lib')}`;
   const names = {} as Record<ScriptName, string>;
   for (const script of SCRIPTS) {
     const lua = `${lib}\n${source(script)}`;

@@ -31,12 +31,17 @@ export async function answers(url: string): Promise<boolean> {
   }
 }
 
-/** Starts a private redis-server on a free loopback port; the caller stops it. */
+/**
+ * Starts a private redis-server on a free loopback port; the caller stops it. With `aofDir`, every
+ * write is in the append-only file there before Redis answers, and a restart on that dir keeps it.
+ */
 export async function startPrivateRedis(
   port?: number,
+  aofDir?: string,
 ): Promise<{ url: string; port: number; process: ChildProcess; stop(): Promise<void> }> {
   const p = port ?? (await freePort());
-  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+  const persistence = aofDir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', aofDir] : ['--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', ...persistence], {
     stdio: 'ignore',
   });
   const url = `redis://127.0.0.1:${p}`;

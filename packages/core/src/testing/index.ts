@@ -1,6 +1,7 @@
 // @spendguard/core/testing: the adapter conformance suite. An adapter is done when it passes.
 import { describe } from 'vitest';
 import type { ConformanceOptions } from './harness.js';
+import { faultsSuite } from './suite-faults.js';
 import { limitsSuite } from './suite-limits.js';
 import { periodsSuite } from './suite-periods.js';
 import { propertiesSuite } from './suite-properties.js';
@@ -21,5 +22,6 @@ export function runConformanceSuite(name: string, options: ConformanceOptions): 
     limitsSuite(options);
     propertiesSuite(options);
     serviceEdgesSuite(options);
+    faultsSuite(options);
   });
 }

@@ -1,0 +1,105 @@
+-- cancel: makes calls whose answer the adapter never saw ("in doubt") as if they had never been sent.
+-- A call that ran is undone exactly; one that did not run, and could still arrive (the server's clock
+-- is not past its deadline), is fenced off so that it is a no-op when it does. Safe to run twice.
+-- KEYS: 1 session hash, 2 holds zset, 3… the doubts' reservation and idempotency keys
+-- ARGV: 1 prefix, 2 doubts (JSON): { t = 'c', id, at, dl, a, rv, refs, rk, ik } for a charge,
+--       { t = 's', id, at, dl, rk } for a settle; at: attempt, dl: deadline, rk/ik: KEYS index or 0
+-- Returns { now, result… } with one result per doubt: 'undone' | 'absent' (it did not run and never will)
+--       | 'fenced' (undone or absent, and fenced off until its deadline) | 'lost' (the session expired:
+--       nothing tells whether it ran)
+local prefix = ARGV[1]
+local session, holds = KEYS[1], KEYS[2]
+local now = server_now()
+
+-- Takes `amount` off an instance-period's used (and its day sub-total when the day is still the same).
+local function unspend(ref, amount)
+  local key = key_totals(prefix, ref[1], ref[2])
+  local cur = redis.call('HMGET', key, 'u', 'd', 'du')
+  if not cur[1] then return end
+  local du = tonumber(cur[3]) or 0
+  if cur[2] == ref[3] then du = math.max(0, du - amount) end
+  redis.call('HSET', key, 'u', int(tonumber(cur[1]) - amount), 'du', int(du))
+end
+
+local function unhold(refs, amount)
+  for _, ref in ipairs(refs) do
+    local key = key_totals(prefix, ref[1], ref[2])
+    if redis.call('EXISTS', key) == 1 then redis.call('HINCRBY', key, 'r', int(amount)) end
+  end
+end
+
+local function undo_charge(d, entry)
+  if d.rv == 1 then
+    local rkey = KEYS[d.rk]
+    local r = redis.call('HMGET', rkey, 'a', 'refs', 's')
+    -- Committed or released: a caller with the same idempotency key adopted it; it stands.
+    if r[3] == 'committed' or r[3] == 'released' then return end
+    if r[3] == 'held' then
+      unhold(cjson.decode(r[2]), -tonumber(r[1]))
+      redis.call('ZREM', holds, d.id)
+    end
+    redis.call('DEL', rkey)
+  else
+    local mask = string.match(entry, '|(%d+)$')
+    for i, ref in ipairs(d.refs) do
+      if not mask or string.sub(mask, i, i) == '1' then unspend(ref, d.a) end
+    end
+  end
+  if d.ik > 0 then
+    local memo = redis.call('GET', KEYS[d.ik])
+    if memo and string.sub(memo, 1, #d.id + 1) == d.id .. '|' then redis.call('DEL', KEYS[d.ik]) end
+  end
+end
+
+-- While the call could still arrive (the server's clock is not past its deadline) its entry becomes a
+-- fence ('fenced': the adapter cancels once more after the deadline, which removes the fence).
+local function cancel_charge(d)
+  local entry = redis.call('HGET', session, d.id)
+  local fence = '!' .. d.at
+  local result = 'absent'
+  if ran_by(entry, d.at) then
+    undo_charge(d, entry)
+    result = 'undone'
+  elseif entry and entry ~= fence then
+    return 'absent' -- run by another attempt, or fenced for one: not this attempt's
+  elseif not entry and redis.call('HEXISTS', session, '#') == 0 then
+    return 'lost'
+  end
+  if now <= d.dl then
+    redis.call('HSET', session, d.id, fence)
+    return 'fenced'
+  end
+  redis.call('HDEL', session, d.id)
+  return result
+end
+
+local function cancel_settle(d)
+  local rkey = KEYS[d.rk]
+  local r = redis.call('HMGET', rkey, 's', 'by', 'a', 'refs', 'x', 'exp', 'act')
+  if not r[1] then return 'absent' end
+  local result = 'absent'
+  if r[2] == d.at then
+    local refs = cjson.decode(r[4])
+    if r[1] == 'committed' then
+      for _, ref in ipairs(refs) do unspend(ref, tonumber(r[7])) end
+    end
+    if r[6] == '1' then
+      redis.call('HSET', rkey, 's', 'expired')
+    else
+      unhold(refs, tonumber(r[3]))
+      redis.call('HSET', rkey, 's', 'held')
+      redis.call('ZADD', holds, r[5], d.id)
+      redis.call('PERSIST', rkey)
+    end
+    redis.call('HDEL', rkey, 'sid', 'act', 'exp', 'by')
+    result = 'undone'
+  end
+  if now <= d.dl then redis.call('HSET', rkey, 'cx', d.at) end
+  return result
+end
+
+local out = { now }
+for _, d in ipairs(cjson.decode(ARGV[2])) do
+  if d.t == 'c' then out[#out + 1] = cancel_charge(d) else out[#out + 1] = cancel_settle(d) end
+end
+return out
