@@ -1,14 +1,16 @@
 // @spendguard/core/testing: the adapter conformance suite. An adapter is done when it passes.
 import { describe } from 'vitest';
 import type { ConformanceOptions } from './harness.js';
+import { growthSuite } from './suite-growth.js';
 import { limitsSuite } from './suite-limits.js';
 import { periodsSuite } from './suite-periods.js';
 import { propertiesSuite } from './suite-properties.js';
 import { reservationsSuite } from './suite-reservations.js';
 import { spendingSuite } from './suite-spending.js';
 
-export { type ConformanceOptions, type Fixture, fixture, micros } from './harness.js';
+export { type ConformanceOptions, type CreateOptions, type Fixture, fixture, micros } from './harness.js';
 export { ManualClock } from './manual-clock.js';
+export { type Metered, metered, newStepLog, type StepLog } from './metered-store.js';
 
 /** Runs every conformance test against the adapter that `options.create` makes (keyv's test-suite style). */
 export function runConformanceSuite(name: string, options: ConformanceOptions): void {
@@ -18,5 +20,6 @@ export function runConformanceSuite(name: string, options: ConformanceOptions): 
     periodsSuite(options);
     limitsSuite(options);
     propertiesSuite(options);
+    growthSuite(options);
   });
 }
