@@ -35,6 +35,12 @@ function decodeRefs(json: string): InstanceRef[] {
 export function sqliteRecords(q: Statements): Records & { refresh(): void } {
   let version = -1;
   let overrides = new Map<string, number>();
+  const sweeps = [
+    [q.dueKeys, q.forgetKeys],
+    [q.dueReservations, q.forgetReservations],
+    [q.dueTotals, q.forgetTotals],
+    [q.dueInstances, q.forgetInstances],
+  ] as const;
 
   /** Reloads run-time limits when another connection changed them; cheap when it did not. */
   function fresh(): void {
@@ -105,9 +111,9 @@ export function sqliteRecords(q: Statements): Records & { refresh(): void } {
 
     forgetDue(now, max) {
       let left = max;
-      for (const statement of [q.forgetKeys, q.forgetReservations, q.forgetTotals, q.forgetInstances]) {
+      for (const [due, forget] of sweeps) {
         if (left <= 0) break;
-        left -= statement.run(now, left).changes;
+        if (due.get(now) !== undefined) left -= forget.run(now, left).changes;
       }
       return max - left;
     },

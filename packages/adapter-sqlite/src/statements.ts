@@ -33,11 +33,27 @@ const SQL = {
     (SELECT instance, period FROM spendguard_totals WHERE forget_at > 0 AND forget_at <= ? LIMIT ?)`,
   forgetInstances:
     'DELETE FROM spendguard_instances WHERE id IN (SELECT id FROM spendguard_instances WHERE forget_at > 0 AND forget_at <= ? LIMIT ?)',
+  // A sweep first asks each table whether anything is due (an index probe, well under a µs): the
+  // DELETE … IN (SELECT … LIMIT) itself costs ~10 µs even when it deletes nothing.
+  dueKeys: 'SELECT 1 FROM spendguard_idempotency WHERE forget_at <= ? LIMIT 1',
+  dueReservations: 'SELECT 1 FROM spendguard_reservations WHERE forget_at <= ? LIMIT 1',
+  dueTotals: 'SELECT 1 FROM spendguard_totals WHERE forget_at > 0 AND forget_at <= ? LIMIT 1',
+  dueInstances: 'SELECT 1 FROM spendguard_instances WHERE forget_at > 0 AND forget_at <= ? LIMIT 1',
   ledger: 'INSERT INTO spendguard_ledger (at, day, kind, spend_id, reservation_id, amount, attrs, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
 } as const;
 
 /** Statements whose callers want the first column's value, not a row object. */
-const PLUCKED: ReadonlySet<keyof typeof SQL> = new Set(['limitsVersion', 'bumpLimitsVersion', 'lastPeriod', 'instancesPage', 'dueHold']);
+const PLUCKED: ReadonlySet<keyof typeof SQL> = new Set([
+  'limitsVersion',
+  'bumpLimitsVersion',
+  'lastPeriod',
+  'instancesPage',
+  'dueHold',
+  'dueKeys',
+  'dueReservations',
+  'dueTotals',
+  'dueInstances',
+]);
 
 export type Statements = Record<keyof typeof SQL, Statement>;
 
