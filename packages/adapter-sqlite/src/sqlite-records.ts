@@ -32,7 +32,11 @@ function decodeRefs(json: string): InstanceRef[] {
   });
 }
 
-export function sqliteRecords(q: Statements): Records & { refresh(): void } {
+/**
+ * `historyRetentionMs`: how long a ledger entry is kept after its spend, like the period totals it
+ * went into (the record adapter forgets those by their period's end).
+ */
+export function sqliteRecords(q: Statements, historyRetentionMs: number): Records & { refresh(): void } {
   let version = -1;
   let overrides = new Map<string, number>();
   const sweeps = [
@@ -115,6 +119,8 @@ export function sqliteRecords(q: Statements): Records & { refresh(): void } {
         if (left <= 0) break;
         if (due.get(now) !== undefined) left -= forget.run(now, left).changes;
       }
+      const before = now - historyRetentionMs;
+      if (left > 0 && q.dueLedger.get(before) !== undefined) left -= q.forgetLedger.run(before, left).changes;
       return max - left;
     },
 

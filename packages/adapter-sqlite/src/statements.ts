@@ -39,6 +39,8 @@ const SQL = {
   dueReservations: 'SELECT 1 FROM spendguard_reservations WHERE forget_at <= ? LIMIT 1',
   dueTotals: 'SELECT 1 FROM spendguard_totals WHERE forget_at > 0 AND forget_at <= ? LIMIT 1',
   dueInstances: 'SELECT 1 FROM spendguard_instances WHERE forget_at > 0 AND forget_at <= ? LIMIT 1',
+  dueLedger: 'SELECT 1 FROM spendguard_ledger WHERE at <= ? LIMIT 1',
+  forgetLedger: 'DELETE FROM spendguard_ledger WHERE seq IN (SELECT seq FROM spendguard_ledger WHERE at <= ? LIMIT ?)',
   ledger: 'INSERT INTO spendguard_ledger (at, day, kind, spend_id, reservation_id, amount, attrs, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
 } as const;
 
@@ -53,6 +55,7 @@ const PLUCKED: ReadonlySet<keyof typeof SQL> = new Set([
   'dueReservations',
   'dueTotals',
   'dueInstances',
+  'dueLedger',
 ]);
 
 export type Statements = Record<keyof typeof SQL, Statement>;
