@@ -7,11 +7,17 @@ interface InstanceRecord {
   last: string | undefined;
   /** The rule that lists the instance. */
   rule: string;
+  /** Its sequence number in the rule's listing, or -1 while it is not listed. */
+  listed: number;
   periods: Map<string, PeriodRecord>;
-  /** When the instance leaves the listing (0: never). */
+  /** When the latest period's totals are forgotten and the instance leaves the listing (0: never). */
   forgetAt: number;
 }
 
+/**
+ * One entry per record to forget. An instance's latest period goes with the instance's own entry;
+ * a period gets an entry of its own once a later one supersedes it (or when written late, behind it).
+ */
 type Forgettable =
   | { kind: 'key'; key: string }
   | { kind: 'reservation'; id: string }
@@ -46,7 +52,7 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
   function instance(name: string, rule: string): InstanceRecord {
     let inst = instances.get(name);
     if (!inst) {
-      inst = { last: undefined, rule, periods: new Map(), forgetAt: 0 };
+      inst = { last: undefined, rule, listed: -1, periods: new Map(), forgetAt: 0 };
       instances.set(name, inst);
     }
     return inst;
@@ -54,9 +60,15 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
 
   const due = (inst: InstanceRecord, now: number) => inst.forgetAt !== 0 && inst.forgetAt <= now;
 
+  function unlist(inst: InstanceRecord): void {
+    if (inst.listed < 0) return;
+    listings.get(inst.rule)?.remove(inst.listed);
+    inst.listed = -1;
+  }
+
   /** Forgets an instance and its place in its rule's listing. */
   function drop(name: string, inst: InstanceRecord): void {
-    listings.get(inst.rule)?.remove(name);
+    unlist(inst);
     instances.delete(name);
   }
 
@@ -83,10 +95,11 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
       case 'instance': {
         const inst = instances.get(item.instance);
         if (!inst || !due(inst, now)) return;
+        if (inst.last !== undefined && inst.periods.delete(inst.last)) totalsCount--;
         if (inst.periods.size === 0) drop(item.instance, inst);
         else {
           // Older totals still wait for their own entries; the last of them drops the instance.
-          listings.get(inst.rule)?.remove(item.instance);
+          unlist(inst);
           inst.last = undefined;
         }
       }
@@ -108,25 +121,33 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
     },
     totals: (name, period) => instances.get(name)?.periods.get(period),
     writeTotals(name, period, record, forgetAt) {
-      const periods = instance(name, '').periods;
-      const before = periods.get(period);
+      const inst = instance(name, '');
+      const before = inst.periods.get(period);
       if (before === record) return; // updated in place
-      periods.set(period, record);
+      inst.periods.set(period, record);
       if (before === undefined) totalsCount++;
-      if (forgetAt !== 0) forgets.push(forgetAt, { kind: 'totals', instance: name, period });
+      // A new latest period is followed by setLastPeriod, whose entry forgets it; an older one needs its own.
+      const latest = inst.last === undefined || period > inst.last;
+      if (forgetAt !== 0 && !latest) forgets.push(forgetAt, { kind: 'totals', instance: name, period });
     },
     lastPeriod: (name) => instances.get(name)?.last,
     setLastPeriod(name, rule, period, forgetAt) {
       const inst = instance(name, rule);
+      // The superseded latest period now needs an entry of its own.
+      if (inst.last !== undefined && inst.last !== period && inst.forgetAt !== 0 && inst.periods.has(inst.last)) {
+        forgets.push(inst.forgetAt, { kind: 'totals', instance: name, period: inst.last });
+      }
       inst.last = period;
       inst.rule = rule;
       inst.forgetAt = forgetAt;
-      let listing = listings.get(rule);
-      if (!listing) {
-        listing = new RuleListing();
-        listings.set(rule, listing);
+      if (inst.listed < 0) {
+        let listing = listings.get(rule);
+        if (!listing) {
+          listing = new RuleListing();
+          listings.set(rule, listing);
+        }
+        inst.listed = listing.add(name);
       }
-      listing.add(name);
       if (forgetAt !== 0) forgets.push(forgetAt, { kind: 'instance', instance: name });
     },
 

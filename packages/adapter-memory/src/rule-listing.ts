@@ -5,37 +5,34 @@ const SCAN_PER_NAME = 4;
 /** Holes tolerated before compaction is considered at all. */
 const MIN_HOLES = 1024;
 
+/** The names are held here; which name has which sequence number, the caller keeps (one Map fewer). */
 export class RuleListing {
   /** Names in listing order; a removed name leaves a hole until the arrays are compacted. */
   private names: Array<string | undefined> = [];
   /** The sequence number each slot was given, increasing: a cursor is one, so compaction cannot shift it. */
   private seqs: number[] = [];
-  /** Name → its sequence number. */
-  private readonly index = new Map<string, number>();
   private holes = 0;
   private nextSeq = 0;
 
   get size(): number {
-    return this.index.size;
+    return this.names.length - this.holes;
   }
 
-  add(name: string): void {
-    if (this.index.has(name)) return;
+  /** Lists `name` at the end; returns its sequence number, which `remove` takes. */
+  add(name: string): number {
     const seq = this.nextSeq++;
-    this.index.set(name, seq);
     this.names.push(name);
     this.seqs.push(seq);
+    return seq;
   }
 
-  remove(name: string): void {
-    const seq = this.index.get(name);
-    if (seq === undefined) return;
-    this.index.delete(name);
-    this.names[this.firstAtOrAfter(seq)] = undefined;
+  remove(seq: number): void {
+    const at = this.firstAtOrAfter(seq);
+    if (this.seqs[at] !== seq || this.names[at] === undefined) return;
+    this.names[at] = undefined;
     this.holes++;
     if (this.holes > MIN_HOLES && this.holes * 2 > this.names.length) this.compact();
   }
-
   /** Up to `limit` names after `cursor`, stepping over at most SCAN_PER_NAME × limit slots. */
   page(cursor: string | undefined, limit: number): { names: string[]; cursor?: string } {
     const { names: slots, seqs } = this;
