@@ -1,2 +1,3 @@
 // @spendguard/adapter-memory: budgets held in this process's memory.
-export { type MemoryAdapterOptions, memoryAdapter } from './memory-adapter.js';
+export { type MemoryAdapter, type MemoryAdapterOptions, memoryAdapter } from './memory-adapter.js';
+export type { MemoryStats } from './memory-records.js';

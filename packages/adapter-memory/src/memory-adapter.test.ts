@@ -1,4 +1,14 @@
 import { runConformanceSuite } from '@spendguard/core/testing';
-import { memoryAdapter } from './memory-adapter.js';
+import { type MemoryAdapter, memoryAdapter } from './memory-adapter.js';
 
-runConformanceSuite('memoryAdapter', { create: () => memoryAdapter() });
+/** Every record the adapter holds, the entries of its queues included. */
+function memoryFootprint(adapter: MemoryAdapter): number {
+  const s = adapter.stats();
+  return s.instances + s.totals + s.listed + s.reservations + s.idempotencyKeys + s.queued;
+}
+
+runConformanceSuite('memoryAdapter', {
+  create: (options) => memoryAdapter(options),
+  footprint: (adapter) => memoryFootprint(adapter as MemoryAdapter),
+  scale: { keys: 200_000, instances: 200_000 },
+});

@@ -1,44 +1,75 @@
 // The memory adapter's records: Maps in this process, with a forget queue ordered by deadline.
 import type { InstancePage, PeriodRecord, Records, RememberedKey, ReservationRecord } from '@spendguard/core/adapter';
 import { DeadlineQueue } from './deadline-queue.js';
+import { RuleListing } from './rule-listing.js';
 
 interface InstanceRecord {
   last: string | undefined;
+  /** The rule that lists the instance. */
+  rule: string;
+  /** Its sequence number in the rule's listing, or -1 while it is not listed. */
+  listed: number;
   periods: Map<string, PeriodRecord>;
-  /** When the instance leaves the listing (0: never). */
+  /** When the latest period's totals are forgotten and the instance leaves the listing (0: never). */
   forgetAt: number;
 }
 
-/** A rule's instance names in listing order; a deleted name leaves a hole until the list is compacted. */
-interface RuleListing {
-  names: Array<string | undefined>;
-  index: Map<string, number>;
-  holes: number;
-}
-
+/**
+ * One entry per record to forget. An instance's latest period goes with the instance's own entry;
+ * a period gets an entry of its own once a later one supersedes it (or when written late, behind it).
+ */
 type Forgettable =
   | { kind: 'key'; key: string }
   | { kind: 'reservation'; id: string }
   | { kind: 'totals'; instance: string; period: string }
-  | { kind: 'instance'; instance: string; rule: string };
+  | { kind: 'instance'; instance: string };
 
-export function memoryRecords(): Records & { readonly reservationCount: number } {
+/** What the store holds now, for tests and monitoring: each count is of records kept in memory. */
+export interface MemoryStats {
+  /** Instances with a latest period or totals. */
+  instances: number;
+  /** Period totals (one per instance and period). */
+  totals: number;
+  /** Instance names listed under their rules (for status() and setLimit without a key). */
+  listed: number;
+  reservations: number;
+  idempotencyKeys: number;
+  /** Entries waiting in the forget and expiry queues. */
+  queued: number;
+}
+
+export function memoryRecords(): Records & { stats(): MemoryStats } {
   const instances = new Map<string, InstanceRecord>();
   const listings = new Map<string, RuleListing>();
   const overrides = new Map<string, number>();
   let version = 0;
+  let totalsCount = 0;
   const reservations = new Map<string, { record: ReservationRecord; forgetAt: number }>();
   const keys = new Map<string, { value: RememberedKey; forgetAt: number }>();
   const expiries = new DeadlineQueue<string>();
   const forgets = new DeadlineQueue<Forgettable>();
 
-  function instance(name: string): InstanceRecord {
+  function instance(name: string, rule: string): InstanceRecord {
     let inst = instances.get(name);
     if (!inst) {
-      inst = { last: undefined, periods: new Map(), forgetAt: 0 };
+      inst = { last: undefined, rule, listed: -1, periods: new Map(), forgetAt: 0 };
       instances.set(name, inst);
     }
     return inst;
+  }
+
+  const due = (inst: InstanceRecord, now: number) => inst.forgetAt !== 0 && inst.forgetAt <= now;
+
+  function unlist(inst: InstanceRecord): void {
+    if (inst.listed < 0) return;
+    listings.get(inst.rule)?.remove(inst.listed);
+    inst.listed = -1;
+  }
+
+  /** Forgets an instance and its place in its rule's listing. */
+  function drop(name: string, inst: InstanceRecord): void {
+    unlist(inst);
+    instances.delete(name);
   }
 
   function forget(item: Forgettable, now: number): void {
@@ -54,63 +85,70 @@ export function memoryRecords(): Records & { readonly reservationCount: number }
         return;
       }
       case 'totals': {
+        // A period's forget time is fixed by its end, so any due entry for it means the record is due.
         const inst = instances.get(item.instance);
-        inst?.periods.delete(item.period);
-        if (inst && inst.periods.size === 0 && inst.forgetAt !== 0 && inst.forgetAt <= now) instances.delete(item.instance);
+        if (!inst?.periods.delete(item.period)) return;
+        totalsCount--;
+        if (inst.periods.size === 0 && due(inst, now)) drop(item.instance, inst);
         return;
       }
       case 'instance': {
         const inst = instances.get(item.instance);
-        if (!inst || inst.forgetAt === 0 || inst.forgetAt > now) return;
-        unlist(item.rule, item.instance);
-        if (inst.periods.size === 0) instances.delete(item.instance);
-        else inst.last = undefined;
+        if (!inst || !due(inst, now)) return;
+        if (inst.last !== undefined && inst.periods.delete(inst.last)) totalsCount--;
+        if (inst.periods.size === 0) drop(item.instance, inst);
+        else {
+          // Older totals still wait for their own entries; the last of them drops the instance.
+          unlist(inst);
+          inst.last = undefined;
+        }
       }
-    }
-  }
-
-  function unlist(rule: string, name: string): void {
-    const listing = listings.get(rule);
-    const at = listing?.index.get(name);
-    if (!listing || at === undefined) return;
-    listing.names[at] = undefined;
-    listing.index.delete(name);
-    listing.holes++;
-    if (listing.holes > 1024 && listing.holes * 2 > listing.names.length) {
-      listing.names = listing.names.filter((n) => n !== undefined);
-      listing.names.forEach((n, i) => {
-        listing.index.set(n as string, i);
-      });
-      listing.holes = 0;
     }
   }
 
   return {
-    get reservationCount() {
-      return reservations.size;
+    stats: () => {
+      let listed = 0;
+      for (const listing of listings.values()) listed += listing.size;
+      return {
+        instances: instances.size,
+        totals: totalsCount,
+        listed,
+        reservations: reservations.size,
+        idempotencyKeys: keys.size,
+        queued: forgets.size + expiries.size,
+      };
     },
     totals: (name, period) => instances.get(name)?.periods.get(period),
     writeTotals(name, period, record, forgetAt) {
-      const periods = instance(name).periods;
-      if (periods.get(period) === record) return; // updated in place
-      periods.set(period, record);
-      if (forgetAt !== 0) forgets.push(forgetAt, { kind: 'totals', instance: name, period });
+      const inst = instance(name, '');
+      const before = inst.periods.get(period);
+      if (before === record) return; // updated in place
+      inst.periods.set(period, record);
+      if (before === undefined) totalsCount++;
+      // A new latest period is followed by setLastPeriod, whose entry forgets it; an older one needs its own.
+      const latest = inst.last === undefined || period > inst.last;
+      if (forgetAt !== 0 && !latest) forgets.push(forgetAt, { kind: 'totals', instance: name, period });
     },
     lastPeriod: (name) => instances.get(name)?.last,
     setLastPeriod(name, rule, period, forgetAt) {
-      const inst = instance(name);
+      const inst = instance(name, rule);
+      // The superseded latest period now needs an entry of its own.
+      if (inst.last !== undefined && inst.last !== period && inst.forgetAt !== 0 && inst.periods.has(inst.last)) {
+        forgets.push(inst.forgetAt, { kind: 'totals', instance: name, period: inst.last });
+      }
       inst.last = period;
+      inst.rule = rule;
       inst.forgetAt = forgetAt;
-      let listing = listings.get(rule);
-      if (!listing) {
-        listing = { names: [], index: new Map(), holes: 0 };
-        listings.set(rule, listing);
+      if (inst.listed < 0) {
+        let listing = listings.get(rule);
+        if (!listing) {
+          listing = new RuleListing();
+          listings.set(rule, listing);
+        }
+        inst.listed = listing.add(name);
       }
-      if (!listing.index.has(name)) {
-        listing.index.set(name, listing.names.length);
-        listing.names.push(name);
-      }
-      if (forgetAt !== 0) forgets.push(forgetAt, { kind: 'instance', instance: name, rule });
+      if (forgetAt !== 0) forgets.push(forgetAt, { kind: 'instance', instance: name });
     },
 
     override: (name) => overrides.get(name),
@@ -149,15 +187,7 @@ export function memoryRecords(): Records & { readonly reservationCount: number }
     },
 
     instancesPage(rule, cursor, limit): InstancePage {
-      const listing = listings.get(rule);
-      if (!listing) return { names: [] };
-      const names: string[] = [];
-      let i = cursor === undefined ? 0 : Number(cursor);
-      for (; i < listing.names.length && names.length < limit; i++) {
-        const name = listing.names[i];
-        if (name !== undefined) names.push(name);
-      }
-      return i < listing.names.length ? { names, cursor: String(i) } : { names };
+      return listings.get(rule)?.page(cursor, limit) ?? { names: [] };
     },
   };
 }

@@ -1,7 +1,7 @@
 // sqliteAdapter(): budgets in one SQLite file shared by many processes on one machine. Every
 // operation is one BEGIN IMMEDIATE transaction: read, check and write under the write lock.
 import { SpendGuardError } from '@spendguard/core';
-import { createRecordAdapter, type StorageAdapter } from '@spendguard/core/adapter';
+import { createRecordAdapter, DEFAULT_HISTORY_RETENTION_MS, type StorageAdapter } from '@spendguard/core/adapter';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { type UsageQuery, type UsageRow, usageFrom } from './ledger.js';
 import { migrate } from './schema.js';
@@ -20,7 +20,10 @@ export interface SqliteAdapterOptions {
   busyTimeoutMs?: number;
   /** `synchronous` pragma for files this adapter opens. Default 'NORMAL' (durable across process crashes in WAL). */
   synchronous?: 'OFF' | 'NORMAL' | 'FULL';
-  /** How long a period's totals stay readable after the period ends (ms). Default two years. */
+  /**
+   * How long a period's totals stay readable after the period ends, and ledger entries after their
+   * spend (ms). Default two years.
+   */
   historyRetentionMs?: number;
 }
 
@@ -54,7 +57,7 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
   withWriteLock(lock, () => migrate(db));
   const q = prepareStatements(db);
   const keepLedger = options.ledger === true;
-  const records = sqliteRecords(q);
+  const records = sqliteRecords(q, options.historyRetentionMs ?? DEFAULT_HISTORY_RETENTION_MS);
   const transaction = db.transaction(<T>(body: () => T): T => {
     records.refresh();
     return body();

@@ -13,9 +13,19 @@ function decodeRefs(json: string): InstanceRef[] {
   });
 }
 
-export function sqliteRecords(q: Statements): Records & { refresh(): void } {
+/**
+ * `historyRetentionMs`: how long a ledger entry is kept after its spend, like the period totals it
+ * went into (the record adapter forgets those by their period's end).
+ */
+export function sqliteRecords(q: Statements, historyRetentionMs: number): Records & { refresh(): void } {
   let version = -1;
   let overrides = new Map<string, number>();
+  const sweeps = [
+    [q.dueKeys, q.forgetKeys],
+    [q.dueReservations, q.forgetReservations],
+    [q.dueTotals, q.forgetTotals],
+    [q.dueInstances, q.forgetInstances],
+  ] as const;
 
   /** Reloads run-time limits when another connection changed them; cheap when it did not. */
   function fresh(): void {
@@ -86,10 +96,12 @@ export function sqliteRecords(q: Statements): Records & { refresh(): void } {
 
     forgetDue(now, max) {
       let left = max;
-      for (const statement of [q.forgetKeys, q.forgetReservations, q.forgetTotals, q.forgetInstances]) {
+      for (const [due, forget] of sweeps) {
         if (left <= 0) break;
-        left -= statement.run(now, left).changes;
+        if (due.get(now) !== undefined) left -= forget.run(now, left).changes;
       }
+      const before = now - historyRetentionMs;
+      if (left > 0 && q.dueLedger.get(before) !== undefined) left -= q.forgetLedger.run(before, left).changes;
       return max - left;
     },
 

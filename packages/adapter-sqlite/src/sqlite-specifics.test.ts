@@ -92,6 +92,26 @@ describe('sqliteAdapter specifics', () => {
     await guard.close();
   });
 
+  it('forgets ledger entries the history retention after their spend', async () => {
+    const day = 86_400_000;
+    const store = sqliteAdapter({ path: join(dir, 'ledger-retention.db'), ledger: true, historyRetentionMs: 2 * day });
+    let now = Date.parse('2026-11-23T10:00:00Z');
+    const guard = createSpendGuard({ store, budgets: [{ id: 'm', limit: 1000, period: 'day' }], clock: () => now });
+    for (let i = 0; i < 300; i++) await guard.spend({ model: 'a' }, 1);
+    now += 2 * day - 1000; // just inside the retention: every entry is kept
+    await guard.spend({ model: 'b' }, 1);
+    expect(store.usage({ by: 'model' })).toEqual([
+      { key: 'a', amount: 300, count: 300 },
+      { key: 'b', amount: 1, count: 1 },
+    ]);
+    now += 2000; // past it: the old entries go, a bounded batch per step
+    await guard.spend({ model: 'b' }, 1);
+    now += 2000;
+    await guard.spend({ model: 'b' }, 1);
+    expect(store.usage({ by: 'model' })).toEqual([{ key: 'b', amount: 3, count: 3 }]);
+    await guard.close();
+  });
+
   it('fails with STORE_UNAVAILABLE, recording nothing, when another connection holds the lock too long', async () => {
     const path = join(dir, 'locked.db');
     const guard = createSpendGuard({ store: sqliteAdapter({ path, busyTimeoutMs: 200 }), budgets: [{ id: 'm', limit: 5 }] });

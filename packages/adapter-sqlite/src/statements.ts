@@ -109,6 +109,14 @@ const SQL = {
   forgetInstances: row<Forget>(
     'DELETE FROM spendguard_instances WHERE id IN (SELECT id FROM spendguard_instances WHERE forget_at > 0 AND forget_at <= ? LIMIT ?)',
   ),
+  // A sweep first asks each table whether anything is due (an index probe, well under a µs): the
+  // DELETE … IN (SELECT … LIMIT) itself costs ~10 µs even when it deletes nothing.
+  dueKeys: value<[now: number], 1>('SELECT 1 FROM spendguard_idempotency WHERE forget_at <= ? LIMIT 1'),
+  dueReservations: value<[now: number], 1>('SELECT 1 FROM spendguard_reservations WHERE forget_at <= ? LIMIT 1'),
+  dueTotals: value<[now: number], 1>('SELECT 1 FROM spendguard_totals WHERE forget_at > 0 AND forget_at <= ? LIMIT 1'),
+  dueInstances: value<[now: number], 1>('SELECT 1 FROM spendguard_instances WHERE forget_at > 0 AND forget_at <= ? LIMIT 1'),
+  dueLedger: value<[now: number], 1>('SELECT 1 FROM spendguard_ledger WHERE at <= ? LIMIT 1'),
+  forgetLedger: row<Forget>('DELETE FROM spendguard_ledger WHERE seq IN (SELECT seq FROM spendguard_ledger WHERE at <= ? LIMIT ?)'),
   ledger: row<
     [
       at: number,

@@ -74,7 +74,8 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
         rec.reserved -= r.amount;
         records.writeTotals(ref.name, ref.period, rec, forgetAtOf(ref));
       }
-      records.saveReservation(id, { ...r, state: 'expired' }, now + retentionMs);
+      // Remembered for the retention from when it expired, not from when a later step noticed.
+      records.saveReservation(id, { ...r, state: 'expired' }, r.expiresAt + retentionMs);
     }
     if (now >= nextSweep) {
       const deleted = records.forgetDue(now, FORGET_BATCH);

@@ -5,9 +5,15 @@ import { createSpendGuard, type SpendGuard, type SpendGuardOptions } from '../gu
 import type { BudgetDefinition } from '../rules.js';
 import { ManualClock } from './manual-clock.js';
 
+/** What a test may ask of the store it creates. */
+export interface CreateOptions {
+  /** How long a period's totals stay after the period ends: the adapter's own `historyRetentionMs` option. */
+  historyRetentionMs?: number;
+}
+
 export interface ConformanceOptions {
-  /** A fresh, empty store (its own file, key prefix or database). */
-  create: () => StorageAdapter | Promise<StorageAdapter>;
+  /** A fresh, empty store (its own file, key prefix or database), honouring `options` when given. */
+  create: (options?: CreateOptions) => StorageAdapter | Promise<StorageAdapter>;
   /**
    * Another connection to the store behind `adapter`, as a second process would open it.
    * Without it, guards share the one adapter object.
@@ -17,6 +23,18 @@ export interface ConformanceOptions {
   numRuns?: number;
   /** Per-test timeout in ms (default 60 000). */
   timeout?: number;
+  /**
+   * How many records the store behind `adapter` holds now (rows, keys, entries of its queues): enables
+   * the growth tests, which need a store that forgets by the caller's clock (not `serverClock`).
+   */
+  footprint?: (adapter: StorageAdapter) => number | Promise<number>;
+  /** How far the growth tests go (defaults: 20 000 keys, 5 000 instances). */
+  scale?: {
+    /** Distinct budget keys driven over simulated days. */
+    keys?: number;
+    /** Instances that status() and setLimit(rule) page over. */
+    instances?: number;
+  };
 }
 
 export interface Fixture {
@@ -39,8 +57,9 @@ export async function fixture(
   count = 1,
   extra: Partial<SpendGuardOptions> = {},
   clock = new ManualClock(NOV_2026),
+  createOptions?: CreateOptions,
 ): Promise<Fixture> {
-  const store = await options.create();
+  const store = await options.create(createOptions);
   const stores: StorageAdapter[] = [store];
   for (let i = 1; i < count; i++) stores.push(options.connect ? await options.connect(store) : store);
   const guards = stores.map((s) => createSpendGuard({ store: s, budgets, clock: clock.now, ...extra }));

@@ -2,6 +2,7 @@
 import { describe } from 'vitest';
 import type { ConformanceOptions } from './harness.js';
 import { faultsSuite } from './suite-faults.js';
+import { growthSuite } from './suite-growth.js';
 import { limitsSuite } from './suite-limits.js';
 import { periodsSuite } from './suite-periods.js';
 import { propertiesSuite } from './suite-properties.js';
@@ -9,8 +10,9 @@ import { reservationsSuite } from './suite-reservations.js';
 import { serviceEdgesSuite } from './suite-service-edges.js';
 import { spendingSuite } from './suite-spending.js';
 
-export { type ConformanceOptions, type Fixture, fixture, micros } from './harness.js';
+export { type ConformanceOptions, type CreateOptions, type Fixture, fixture, micros } from './harness.js';
 export { ManualClock } from './manual-clock.js';
+export { type Metered, metered, newStepLog, type StepLog } from './metered-store.js';
 export { type SwitchableStore, switchable } from './switchable-store.js';
 
 /** Runs every conformance test against the adapter that `options.create` makes (keyv's test-suite style). */
@@ -23,5 +25,6 @@ export function runConformanceSuite(name: string, options: ConformanceOptions): 
     propertiesSuite(options);
     serviceEdgesSuite(options);
     faultsSuite(options);
+    growthSuite(options);
   });
 }
