@@ -26,6 +26,13 @@ export interface SpendGuardOptions {
   strictAttributes?: boolean;
   /** Attribute names every call must carry (INVALID_ATTRIBUTES when one is missing). Default []. */
   requiredAttributes?: string[];
+  /**
+   * Leased allowances. Accepted and checked, but not active in this version: every call still makes
+   * one store step, so every guarantee holds and the lease speed-up does not apply yet.
+   */
+  lease?: { fraction?: number; maxHoldMs?: number };
+  /** How long the durable event feed keeps events (ms). Accepted and checked; the feed is not in this version. */
+  eventRetentionMs?: number;
 }
 
 export interface GuardConfig {
@@ -75,14 +82,32 @@ export function guardOptionsOf(options: SpendGuardOptions): GuardConfig {
   if (!Array.isArray(required) || required.some((a) => typeof a !== 'string' || a.length === 0 || !isWellFormed(a))) {
     throw configError('requiredAttributes must be an array of attribute names (non-empty strings), e.g. ["project", "user"].');
   }
+  if (options.lease !== undefined) leaseOf(options.lease);
+  positiveInt(options.eventRetentionMs, 1, 'eventRetentionMs');
   return {
     store,
     budgets: options.budgets,
     clock: options.clock ?? Date.now,
     offlineAllowance,
     journalLimit: positiveInt(options.journalLimit, 10_000, 'journalLimit'),
-    replayIntervalMs: positiveInt(options.replayIntervalMs, 1000, 'replayIntervalMs'),
+    replayIntervalMs: timerMs(options.replayIntervalMs, 1000, 'replayIntervalMs'),
     retentionMs: positiveInt(options.retentionMs, DEFAULT_RETENTION_MS, 'retentionMs'),
     attributes: { strict: options.strictAttributes === true, required: [...new Set(required)] },
   };
+}
+
+/** setInterval clamps anything above 2^31 - 1 ms to 1 ms: a long interval would become a busy loop. */
+function timerMs(value: unknown, fallback: number, name: string): number {
+  const ms = positiveInt(value, fallback, name);
+  if (ms > 2 ** 31 - 1) throw configError(`${name} must be at most ${2 ** 31 - 1} ms; got ${ms}.`);
+  return ms;
+}
+
+function leaseOf(lease: unknown): void {
+  const l = lease as { fraction?: unknown; maxHoldMs?: unknown };
+  if (lease === null || typeof lease !== 'object') throw configError('lease must be an object: { fraction?, maxHoldMs? }.');
+  if (l.fraction !== undefined && (typeof l.fraction !== 'number' || !(l.fraction > 0 && l.fraction <= 1))) {
+    throw configError(`lease.fraction must be a number in (0, 1]; got ${String(l.fraction)}.`);
+  }
+  timerMs(l.maxHoldMs, 1000, 'lease.maxHoldMs');
 }

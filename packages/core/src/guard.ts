@@ -12,6 +12,7 @@ import {
   storeUnavailable,
   unknownReservation,
 } from './error-factories.js';
+import { SpendGuardError } from './errors.js';
 import { EventDeriver, NO_EVENTS } from './event-derivation.js';
 import type { GuardEvent, SpendGuardEvents } from './events.js';
 import { guardOptionsOf, type SpendGuardOptions } from './guard-options.js';
@@ -45,6 +46,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   private readonly ids = new IdSource();
   private readonly journal: JournalRunner | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(options: SpendGuardOptions) {
     super();
@@ -98,7 +100,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     const ttlMs = kind === 'reserve' ? ttlOf(opts?.ttlMs) : undefined;
     const idempotencyKey = idempotencyKeyOf(opts?.idempotencyKey);
     const meta = metaOf(opts?.meta);
-    const now = this.clock();
+    const now = this.now();
     const resolved = this.resolver.resolve(attrs, now);
     const callId = this.ids.next(kind === 'spend' ? 'sp' : 'rs');
     const ledger = this.store.capabilities.ledger
@@ -114,7 +116,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     try {
       outcome = await this.store.charge(request);
     } catch (err) {
-      if (!isStoreFailure(err) || !this.journal) throw storeUnavailable(err);
+      if (!isStoreFailure(err) || !this.journal || this.closing) throw storeUnavailable(err);
       return this.journal.admit(request, err);
     }
     if (!outcome.ok) return this.refuse(resolved.refs[outcome.refusedAt] as InstanceRef, outcome, attrs, amount);
@@ -155,7 +157,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     this.assertOpen();
     const id = reservationIdOf(reservationId);
     const micros = toMicros(actual, 'actual');
-    const now = this.clock();
+    const now = this.now();
     const spendId = this.ids.next('sp');
     const offline = this.journal?.commitLocal(id, spendId, micros, now);
     if (offline) return offline;
@@ -164,8 +166,8 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
       outcome = await this.store.settle({ action: 'commit', reservationId: id, amount: micros, spendId, now });
     } catch (err) {
       // The reservation's amount is already held in the store: its commit is journalled whatever the allowance.
-      if (!isStoreFailure(err) || !this.journal) throw storeUnavailable(err);
-      this.journal.push({ kind: 'commit', reservationId: id, spendId, amount: micros, at: now });
+      if (!isStoreFailure(err) || !this.journal || this.closing) throw storeUnavailable(err);
+      this.journal.admitSettle({ kind: 'commit', reservationId: id, spendId, amount: micros, at: now }, err);
       // What the reservation held is in the store: unknown until the replay, which emits any overage.
       return { ...commitResult(spendId, micros, 0, false), overage: 0 };
     }
@@ -180,13 +182,13 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     this.assertOpen();
     const id = reservationIdOf(reservationId);
     if (this.journal?.takeLocal(id)) return;
-    const now = this.clock();
+    const now = this.now();
     let outcome: SettleOutcome;
     try {
       outcome = await this.store.settle({ action: 'release', reservationId: id, now });
     } catch (err) {
-      if (!isStoreFailure(err) || !this.journal) throw storeUnavailable(err);
-      this.journal.push({ kind: 'release', reservationId: id, at: now });
+      if (!isStoreFailure(err) || !this.journal || this.closing) throw storeUnavailable(err);
+      this.journal.admitSettle({ kind: 'release', reservationId: id, at: now }, err);
       return;
     }
     if (outcome.status === 'unknown') throw unknownReservation(id);
@@ -199,19 +201,19 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   async check(attrs: Attributes, amount: number): Promise<CheckResult> {
     this.assertOpen();
     this.resolver.checkAttributes(attrs);
-    return this.reads.check(attrs, amount, this.clock());
+    return this.reads.check(attrs, amount, this.now());
   }
 
   status(budget: string): Promise<BudgetStatus>;
   status(): Promise<BudgetStatus[]>;
   async status(budget?: string): Promise<BudgetStatus | BudgetStatus[]> {
     this.assertOpen();
-    return budget === undefined ? this.reads.statusAll(this.clock()) : this.reads.statusOf(budget, this.clock());
+    return budget === undefined ? this.reads.statusAll(this.now()) : this.reads.statusOf(budget, this.now());
   }
 
   async history(budget: string, options: { periods: number } = { periods: 12 }): Promise<HistoryEntry[]> {
     this.assertOpen();
-    return this.reads.history(budget, options?.periods, this.clock());
+    return this.reads.history(budget, options?.periods, this.now());
   }
 
   async allocation(ruleId: string): Promise<Allocation> {
@@ -253,26 +255,52 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
 
   /**
    * Flushes the offline journal and closes the store. If journalled calls cannot be written, it
-   * rejects with STORE_UNAVAILABLE carrying them in `error.unflushed`, and the guard stays open so
-   * that close() can be retried.
+   * rejects with STORE_UNAVAILABLE carrying them in `error.unflushed`: they are handed over (this
+   * guard no longer replays them) and the guard is closed. Concurrent calls share one close.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.closing ??= this.shutDown().catch((err: unknown) => {
+      if (!this.closed) this.closing = undefined; // the store refused to close: close() may be retried
+      throw err;
+    });
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     if (this.closed) return;
+    let handedOver: unknown;
     if (this.journal && this.journal.journal.entries.length > 0) {
       try {
         await this.flush();
       } catch (err) {
-        throw this.journal.journal.unflushedError(err);
+        try {
+          this.journal.handOver(err);
+        } catch (unflushed) {
+          handedOver = unflushed;
+        }
       }
     }
-    this.closed = true;
     this.journal?.stop();
-    this.removeAllListeners();
     await fromStore(() => this.store.close());
+    this.closed = true;
+    this.removeAllListeners();
+    if (handedOver) throw handedOver;
+  }
+
+  /** The injected clock's time, checked: a broken clock must not reach periods or the store. */
+  private now(): number {
+    const now = this.clock();
+    if (typeof now !== 'number' || !Number.isFinite(now)) {
+      throw new SpendGuardError(
+        'INVALID_CONFIG',
+        `the guard's clock must return milliseconds since the epoch; it returned ${String(now)}.`,
+      );
+    }
+    return now;
   }
 
   private assertOpen(): void {
-    if (this.closed) throw closedGuard();
+    if (this.closed || this.closing) throw closedGuard();
   }
 
   private emitAll(events: GuardEvent[]): void {

@@ -34,6 +34,8 @@ export class JournalRunner {
   readonly journal: OfflineJournal;
   private timer: ReturnType<typeof setInterval> | undefined;
   private replaying: Promise<void> | undefined;
+  /** Results of keyed calls admitted offline: the same key again returns the first result. */
+  private readonly offlineKeys = new Map<string, SpendResult | ReserveResult>();
 
   constructor(
     private readonly host: JournalHost,
@@ -50,7 +52,16 @@ export class JournalRunner {
    * a spend is journalled, a reservation held in this process until commit, release or expiry.
    */
   admit(call: OfflineCall, cause: unknown): SpendResult | ReserveResult {
+    const key = call.idempotencyKey;
+    const first = key === undefined ? undefined : this.offlineKeys.get(key);
+    if (first) return first;
     this.journal.assertRoom(call.amount, call.now, cause);
+    const result = this.admitNew(call);
+    if (key !== undefined) this.offlineKeys.set(key, result);
+    return result;
+  }
+
+  private admitNew(call: OfflineCall): SpendResult | ReserveResult {
     const { callId, instances, amount, now } = call;
     if (call.kind === 'spend') {
       this.push({
@@ -70,10 +81,24 @@ export class JournalRunner {
     return { allowed: true, reservationId: callId, expiresAt, remaining: {} };
   }
 
+  /**
+   * Journals the commit or release of a reservation held in the store. Refused (nothing journalled)
+   * when the id is not one this library issues, or when the journal holds journalLimit entries.
+   */
+  admitSettle(entry: JournalEntry & { kind: 'commit' | 'release' }, cause: unknown): void {
+    if (!entry.reservationId.startsWith('rs_')) throw unknownReservation(entry.reservationId);
+    this.journal.assertCount(cause);
+    this.push(entry);
+  }
+
   /** Commits a reservation held in this process: journalled as a spend. Undefined when it is not one. */
   commitLocal(id: string, spendId: string, actual: number, now: number): CommitResult | undefined {
     const local = this.journal.takeLocal(id);
     if (!local) return undefined;
+    if (actual > local.amount) {
+      const overage = { reservationId: id, reserved: fromMicros(local.amount), actual: fromMicros(actual) };
+      this.host.emitAll(local.instances.map((ref) => ({ type: 'overage' as const, payload: { budget: ref.name, ...overage } })));
+    }
     this.push({
       kind: 'spend',
       callId: spendId,
@@ -107,10 +132,22 @@ export class JournalRunner {
         )
         .finally(() => {
           this.replaying = undefined;
-          if (this.journal.size === 0) this.stop();
+          if (this.journal.size === 0) {
+            this.offlineKeys.clear(); // written: the store now answers for these keys
+            this.stop();
+          }
         });
     }
     return this.replaying;
+  }
+
+  /** Hands the unwritten entries over (close() could not write them): they are no longer replayed. */
+  handOver(cause: unknown): never {
+    const error = this.journal.unflushedError(cause);
+    this.journal.entries.length = 0;
+    this.offlineKeys.clear();
+    this.stop();
+    throw error;
   }
 
   stop(): void {

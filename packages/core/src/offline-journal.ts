@@ -68,6 +68,16 @@ export class OfflineJournal {
     );
   }
 
+  /** Throws STORE_UNAVAILABLE when the journal holds as many entries as it may. */
+  assertCount(cause: unknown): void {
+    if (this.size < this.maxEntries) return;
+    throw new SpendGuardError(
+      'STORE_UNAVAILABLE',
+      `the budget store did not answer and this guard's offline journal is full (${this.maxEntries} entries); nothing was recorded. Retry when the store is back.`,
+      { cause },
+    );
+  }
+
   push(entry: JournalEntry): void {
     this.entries.push(entry);
     if (entry.kind !== 'release') this.pendingSpend += entry.amount;
@@ -123,10 +133,12 @@ export class OfflineJournal {
   unflushedError(cause: unknown): UnflushedError {
     const error = new SpendGuardError(
       'STORE_UNAVAILABLE',
-      `close() could not write ${this.entries.length} journalled call(s) (${fromMicros(this.pendingSpend)} in all) to the budget store; they are in error.unflushed. Retry close() when the store is back, or record them elsewhere.`,
+      `close() could not write ${this.entries.length} journalled call(s) (${fromMicros(this.pendingSpend)} in all) to the budget store. They are in error.unflushed and are now yours: this guard will not write them. Record them elsewhere: each entry names its instances and amount (micro-units).`,
       { cause },
     ) as UnflushedError;
     error.unflushed = [...this.entries];
+    // pendingSpend follows the entries, which the caller now owns.
+    this.pendingSpend = 0;
     return error;
   }
 }

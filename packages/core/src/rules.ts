@@ -100,6 +100,9 @@ function compileRule(def: BudgetDefinition): Rule {
   }
   for (const p of per) assertWellFormed(id, `per ${JSON.stringify(p)}`, p);
   const where: Array<readonly [string, ReadonlySet<string>]> = [];
+  if (def.where !== undefined && !isPlainObject(def.where)) {
+    throw configError(`budget '${id}': where must be an object of attribute names to values, e.g. { project: 'batch' }.`);
+  }
   for (const [attr, allowed] of Object.entries(def.where ?? {})) {
     const values = Array.isArray(allowed) ? allowed : [allowed];
     if (values.length === 0 || values.some((v) => typeof v !== 'string')) {
@@ -228,7 +231,7 @@ function attribute(attrs: Attributes, name: string): string | undefined {
 
 /** Validates a spend's attributes: a plain object of non-empty strings up to 256 characters. */
 export function validateAttributes(attrs: unknown): asserts attrs is Attributes {
-  if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) {
+  if (!isPlainObject(attrs)) {
     throw new SpendGuardError(
       'INVALID_ATTRIBUTES',
       'attrs must be an object of attribute names to string values, e.g. { project: "api" }.',
@@ -282,4 +285,11 @@ export function matchRule(rule: Rule, attrs: Attributes): string | undefined | n
     values.push(value);
   }
   return instanceKey(values);
+}
+
+/** A plain object (a literal or Object.create(null)): not an array, a Map or a class instance. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }

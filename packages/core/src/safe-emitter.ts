@@ -38,8 +38,9 @@ export class SafeEmitter<E extends { error: [event: ListenerErrorEvent] }> exten
       (this.emit as unknown as (name: string, p: ListenerErrorEvent) => boolean)('error', payload);
       return;
     }
-    const detail = error instanceof Error ? error.message : String(error);
-    process.emitWarning(`a spendguard '${event}' listener failed: ${detail}`, { code: 'SPENDGUARD_LISTENER', detail: String(error) });
+    const detail = describe(error);
+    const what = event === 'journal' ? 'the offline journal dropped an entry the store refused' : `a spendguard '${event}' listener failed`;
+    process.emitWarning(`${what}: ${detail}`, { code: 'SPENDGUARD_LISTENER', detail });
   }
 
   override on<T extends Names<E>>(event: T, fn: ListenerOf<E, T>, context?: unknown): this {
@@ -70,5 +71,14 @@ export class SafeEmitter<E extends { error: [event: ListenerErrorEvent] }> exten
 
   override listeners<T extends Names<E>>(event: T): Array<ListenerOf<E, T>> {
     return (super.listeners(event) as Wrapped[]).map((w) => (w[ORIGINAL] ?? w) as ListenerOf<E, T>);
+  }
+}
+
+/** A thrown value as text, whatever it is: reporting a failure must not fail in turn. */
+function describe(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
   }
 }

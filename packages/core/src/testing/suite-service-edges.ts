@@ -170,27 +170,83 @@ export function serviceEdgesSuite(options: ConformanceOptions): void {
       expect(await usedOf(guard, 'project:api')).toBe(4);
     });
 
-    it('close() flushes the journal; when it cannot, it rejects with the unwritten entries and can be retried', { timeout }, async () => {
+    it('close() flushes the journal; when it cannot, it hands the unwritten entries over and never writes them', { timeout }, async () => {
       const { guard, sw, store } = await setup(options, { onStoreError: 'allow', offlineAllowance: 10 });
       sw.down();
       await guard.spend({ project: 'api' }, 2);
       await guard.spend({ project: 'x' }, 3);
-      const err = await guard.close().then(
-        () => undefined,
-        (e: { code: string; unflushed: Array<{ amount: number }> }) => e,
+      const [err, again] = await Promise.all(
+        [guard.close(), guard.close()].map((p) =>
+          p.then(
+            () => undefined,
+            (e: { code: string; unflushed: Array<{ amount: number }> }) => e,
+          ),
+        ),
       );
+      expect(again).toBe(err); // concurrent closes share one
       expect(err?.code).toBe('STORE_UNAVAILABLE');
       expect(err?.unflushed.map((e) => e.amount)).toEqual([2_000_000, 3_000_000]);
       sw.up();
-      // close() closes the guard's store: read through another connection where the adapter has them.
+      expect(await codeOf(guard.spend({ project: 'api' }, 1))).toBe('INVALID_CONFIG'); // closed
       const other = options.connect ? await options.connect(store) : store;
       if (other !== store) onTestFinished(() => other.close());
       const reader = createSpendGuard({ store: other, budgets: BUDGETS });
-      expect(await usedOf(reader, 'monthly')).toBe(0);
-      await guard.close();
-      expect(await usedOf(reader, 'monthly')).toBe(5);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(await usedOf(reader, 'monthly')).toBe(0); // handed over: the caller records them, the guard does not
     });
 
+    it('close() with a reachable store writes the journal first', { timeout }, async () => {
+      const { guard, sw, store } = await setup(options, { onStoreError: 'allow', offlineAllowance: 10 });
+      sw.down();
+      await guard.spend({ project: 'api' }, 2);
+      sw.up();
+      const other = options.connect ? await options.connect(store) : store;
+      if (other !== store) onTestFinished(() => other.close());
+      await guard.close();
+      expect(await usedOf(createSpendGuard({ store: other, budgets: BUDGETS }), 'monthly')).toBe(2);
+    });
+
+    it('an idempotency key counts once offline; bogus settles and calls racing close() are not journalled', { timeout }, async () => {
+      const { guard, sw } = await setup(options, { onStoreError: 'allow', offlineAllowance: 10, journalLimit: 5 });
+      sw.down();
+      const a = await guard.reserve({ project: 'api' }, 4, { idempotencyKey: 'k' });
+      const b = await guard.reserve({ project: 'api' }, 4, { idempotencyKey: 'k' });
+      expect(b).toEqual(a);
+      const s1 = await guard.spend({ project: 'api' }, 3, { idempotencyKey: 'j' });
+      expect(await guard.spend({ project: 'api' }, 3, { idempotencyKey: 'j' })).toEqual(s1);
+      expect(await codeOf(guard.release('not-a-reservation'))).toBe('UNKNOWN_RESERVATION');
+      if (!a.allowed) throw new Error('refused');
+      await guard.commit(a.reservationId, 4);
+      expect(guard.pendingJournal).toBe(2);
+      sw.up();
+      await guard.flush();
+      expect(await usedOf(guard, 'monthly')).toBe(7);
+    });
+  });
+
+  describe('edges: a broken clock and odd listeners', () => {
+    it('a clock that returns NaN is INVALID_CONFIG and records nothing; a listener throwing an unprintable value changes nothing', {
+      timeout,
+    }, async () => {
+      let t = Date.parse('2026-11-10T12:00:00Z');
+      const store = await options.create();
+      onTestFinished(() => store.close());
+      const guard = createSpendGuard({ store, budgets: BUDGETS, clock: () => t });
+      const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+      onTestFinished(() => warn.mockRestore());
+      guard.on('alert', () => {
+        throw Object.create(null);
+      });
+      expect((await guard.spend({ project: 'api' }, 30)).allowed).toBe(true);
+      expect(warn).toHaveBeenCalledTimes(1);
+      t = Number.NaN;
+      expect(await codeOf(guard.spend({ project: 'api' }, 1))).toBe('INVALID_CONFIG');
+      t = Date.parse('2026-11-10T12:00:00Z');
+      expect(await usedOf(guard, 'monthly')).toBe(30);
+    });
+  });
+
+  describe('edges: the offline journal, continued', () => {
     it('a replayed commit emits its transitions, alerts and overage', { timeout }, async () => {
       const { guard, sw } = await setup(options, { onStoreError: 'allow', offlineAllowance: 100 });
       const events: string[] = [];
