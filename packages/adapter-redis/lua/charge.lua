@@ -126,5 +126,6 @@ if reserve then
   redis.call('HSET', KEYS[5], 'a', int(amount), 'refs', cjson.encode(kept), 'x', int(expires_at), 's', 'held')
   redis.call('ZADD', KEYS[2], int(expires_at), id)
 end
-if keyed then redis.call('SET', KEYS[4], id .. '|' .. int(expires_at), 'PX', int(retention)) end
+-- A reservation's key lives as long as the reservation can still be settled, and then the retention.
+if keyed then redis.call('SET', KEYS[4], id .. '|' .. int(expires_at), 'PX', int(retention + ttl)) end
 return flatten({ now, 1, id, 0, expires_at, 1 }, totals)

@@ -179,7 +179,9 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     }
     if (req.idempotencyKey !== undefined) {
       const remembered = isReserve ? { callId: req.callId, expiresAt: out.expiresAt as number } : { callId: req.callId };
-      records.rememberKey(req.idempotencyKey, remembered, req.now + retentionMs);
+      // A reservation's key lives as long as the reservation can still be settled, and then retentionMs.
+      const forgetKeyAt = (isReserve ? (out.expiresAt as number) : req.now) + retentionMs;
+      records.rememberKey(req.idempotencyKey, remembered, forgetKeyAt);
     }
     return out;
   }

@@ -76,6 +76,18 @@ export function reservationsSuite(options: ConformanceOptions): void {
       expect(await f.guard.status('user:u1')).toMatchObject({ used: 14, reserved: 0 });
     });
 
+    it('a reservation keeps its idempotency key while it can still be settled, beyond retentionMs', { timeout }, async () => {
+      const f = await fixture(options, BUDGETS, 1, { retentionMs: 60_000 });
+      // Keys outlive retentionMs here only by the caller's clock; a store with its own clock is held to
+      // the same rule by its own adapter tests.
+      if (f.store.capabilities.serverClock) return;
+      const first = await f.guard.reserve({ user: 'u1' }, 4, { idempotencyKey: 'r1', ttlMs: 600_000 });
+      f.clock.advance(120_000);
+      const again = await f.guard.reserve({ user: 'u1' }, 4, { idempotencyKey: 'r1', ttlMs: 600_000 });
+      expect(again.allowed && first.allowed && again.reservationId).toBe(first.allowed && first.reservationId);
+      expect(await f.guard.status('user:u1')).toMatchObject({ reserved: 4 });
+    });
+
     it('a commit counts in the period its reservation was taken in', { timeout }, async () => {
       const f = await fixture(options, BUDGETS);
       f.clock.set('2026-11-10T23:59:00Z');
