@@ -22,6 +22,8 @@ interface InstanceParts {
   name: string;
   limit: number | null;
   limitKeys: readonly string[];
+  /** The last ref built for this instance: reused while its period and day last (refs are immutable). */
+  ref?: InstanceRef;
 }
 
 /** Instances remembered per rule; past this the cache starts over (keyed rules may have millions). */
@@ -84,16 +86,20 @@ export class Resolver {
   refFor(rule: Rule, key: string | undefined, now: number): InstanceRef {
     const parts = this.partsOf(rule, key);
     const period = rule.period.at(now);
-    return {
+    const day = rule.day.at(now).key;
+    const last = parts.ref;
+    if (last !== undefined && last.period === period.key && last.day === day) return last;
+    parts.ref = {
       name: parts.name,
       rule: rule.id,
       period: period.key,
-      day: rule.day.at(now).key,
+      day,
       periodEnd: period.key === 'all' ? 0 : period.end,
       limit: parts.limit,
       limitKeys: parts.limitKeys,
       hard: rule.hard,
     };
+    return parts.ref;
   }
 
   /** The rule a store ref belongs to, or undefined when the configuration no longer has it. */
