@@ -1,6 +1,6 @@
 // Runs the offline journal for a guard: admits while the store is down, retries on a timer, replays in
 // order, and turns each replayed step into the events it would have emitted had the store answered.
-import type { InstanceRef, LedgerEntry, StorageAdapter } from './adapter/spi.js';
+import type { ChargeRequest, StorageAdapter } from './adapter/spi.js';
 import { DEFAULT_TTL_MS } from './call-validation.js';
 import { releasedReservation, unknownReservation } from './error-factories.js';
 import type { EventDeriver } from './event-derivation.js';
@@ -10,17 +10,8 @@ import { fromMicros } from './money.js';
 import { type JournalEntry, type LocalReservation, OfflineJournal, type ReplayOutcome } from './offline-journal.js';
 import { type CommitResult, commitResult, type ReserveResult, type SpendResult } from './results.js';
 
-/** A spend or reserve the store could not take. */
-export interface OfflineCall {
-  kind: 'spend' | 'reserve';
-  callId: string;
-  instances: readonly InstanceRef[];
-  amount: number;
-  now: number;
-  ttlMs?: number;
-  idempotencyKey?: string;
-  ledger?: LedgerEntry;
-}
+/** A spend or reserve the store could not take: the request it was sent as. */
+export type OfflineCall = Omit<ChargeRequest, 'force'>;
 
 export interface JournalHost {
   store: StorageAdapter;
