@@ -16,6 +16,7 @@ import type {
   StorageAdapter,
   StoreSettings,
 } from '@spendguard/core/adapter';
+import { DEFAULT_HISTORY_RETENTION_MS, DEFAULT_RETENTION_MS } from '@spendguard/core/adapter';
 import type { Cluster, Redis } from 'ioredis';
 import { keysFor } from './keys.js';
 import { decodeStoredRef, decodeTotals, encodeRefs } from './replies.js';
@@ -73,7 +74,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
   }
   const keys = keysFor(options.prefix ?? 'spendguard');
   const timeoutMs = positive(options.commandTimeoutMs, 2000, 'commandTimeoutMs');
-  const historyRetentionMs = positive(options.historyRetentionMs, 2 * 365 * 86_400_000, 'historyRetentionMs');
+  const historyRetentionMs = positive(options.historyRetentionMs, DEFAULT_HISTORY_RETENTION_MS, 'historyRetentionMs');
   const resendWindowMs = positive(options.resendWindowMs, 86_400_000, 'resendWindowMs');
   if (resendWindowMs < 2 * timeoutMs) {
     throw new SpendGuardError(
@@ -84,7 +85,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
   const caller = new ScriptCaller(client, defineScripts(client), keys, { timeoutMs, sessionTtlMs: resendWindowMs });
   /** Set by the guards on this adapter (configure); the longest one asked for wins. */
   let retentionMs: number | undefined;
-  const retention = () => retentionMs ?? 86_400_000;
+  const retention = () => retentionMs ?? DEFAULT_RETENTION_MS;
 
   return {
     name: 'redis',

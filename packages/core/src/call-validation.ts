@@ -1,6 +1,7 @@
 // Checks of what a call carries besides its attributes and amount: options, keys, meta and ids.
 // Bad input is reported with its own code before anything reaches the store.
 import { configError, unknownReservation } from './error-factories.js';
+import { setOwn } from './own-record.js';
 import { isWellFormed } from './unicode.js';
 
 export interface CallOptions {
@@ -53,7 +54,7 @@ export function metaOf(meta: unknown): Record<string, string | number> | undefin
         `meta.${name} must be a finite number or a string of well-formed Unicode up to ${MAX_META_VALUE_LENGTH} characters; got ${String(value)}.`,
       );
     }
-    Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+    setOwn(out, name, value);
   }
   return out;
 }

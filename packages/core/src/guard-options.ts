@@ -1,4 +1,6 @@
 // The options of createSpendGuard, checked once: every mistake is an INVALID_CONFIG that says what to do.
+
+import { DEFAULT_RETENTION_MS } from './adapter/record-adapter.js';
 import type { StorageAdapter } from './adapter/spi.js';
 import { positiveInt } from './call-validation.js';
 import { configError } from './error-factories.js';
@@ -46,8 +48,6 @@ export interface GuardConfig {
   retentionMs: number;
   attributes: AttributePolicy;
 }
-
-const DEFAULT_RETENTION_MS = 86_400_000;
 
 export function guardOptionsOf(options: SpendGuardOptions): GuardConfig {
   if (!options || typeof options !== 'object') throw configError('createSpendGuard needs { store, budgets }.');

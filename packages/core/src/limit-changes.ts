@@ -6,6 +6,7 @@ import { type Allocation, allocationOf, assertAllocations } from './allocation.j
 import { SpendGuardError } from './errors.js';
 import { escapeValue, instanceName, WILDCARD } from './instance-name.js';
 import { toMicros } from './money.js';
+import { setOwn } from './own-record.js';
 import { PAGE_SIZE, type Reads } from './reads.js';
 import type { Resolver } from './resolver.js';
 import type { Rule } from './rules.js';
@@ -39,7 +40,7 @@ export class LimitChanges {
     for (let attempt = 0; attempt < SET_LIMIT_ATTEMPTS; attempt++) {
       const snapshot = await fromStore(() => this.store.limits());
       const overrides = Object.fromEntries(snapshot.overrides);
-      Object.defineProperty(overrides, name, { value: micros, enumerable: true, writable: true, configurable: true });
+      setOwn(overrides, name, micros);
       assertAllocations(this.resolver.rules, overrides);
       const now = this.clock();
       const out = await fromStore(() => this.store.setLimit({ name, limit: micros, expectedVersion: snapshot.version, now }));

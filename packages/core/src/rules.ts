@@ -1,4 +1,5 @@
 // Budget rules: the user's BudgetDefinitions, validated and compiled into matchers over a spend's attributes.
+import { configError } from './error-factories.js';
 import { SpendGuardError } from './errors.js';
 import { escapeValue, instanceKey, instanceName, unescapeValue, WILDCARD } from './instance-name.js';
 import { fromMicros, toMicros } from './money.js';
@@ -46,10 +47,6 @@ const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 const MAX_VALUE_LENGTH = 256;
 const ILL_FORMED =
   'is not well-formed Unicode: it holds a lone surrogate (often a string cut inside an emoji). Pass whole characters, e.g. with String.prototype.toWellFormed().';
-
-function configError(message: string): SpendGuardError {
-  return new SpendGuardError('INVALID_CONFIG', message);
-}
 
 /**
  * Record keys are attribute values for a one-attribute `per`; with several attributes they are the

@@ -46,7 +46,6 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
   const historyRetentionMs = options.historyRetentionMs ?? DEFAULT_HISTORY_RETENTION_MS;
   const keepLedger = options.ledger === true && records.appendLedger !== undefined;
   /** Set by the guards on this adapter (configure); the longest one asked for wins. */
-  let configuredRetention: number | undefined;
   let retentionMs = DEFAULT_RETENTION_MS;
   /** Guards that configured this adapter and have not closed it: the last close closes the store. */
   let users = 0;
@@ -249,8 +248,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     name: options.name,
     capabilities,
     configure(settings: StoreSettings): void {
-      configuredRetention = Math.max(configuredRetention ?? 0, settings.retentionMs);
-      retentionMs = configuredRetention;
+      retentionMs = users === 0 ? settings.retentionMs : Math.max(retentionMs, settings.retentionMs);
       users++;
     },
     charge: (req) => atomic(() => charge(req)),
