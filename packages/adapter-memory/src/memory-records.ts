@@ -1,5 +1,5 @@
 // The memory adapter's records: Maps in this process, with a forget queue ordered by deadline.
-import type { InstancePage, PeriodRecord, Records, RememberedKey, ReservationRecord } from '@spendguard/core/adapter';
+import type { InstancePage, LeaseRecord, PeriodRecord, Records, RememberedKey, ReservationRecord } from '@spendguard/core/adapter';
 import { DeadlineQueue } from './deadline-queue.js';
 import { RuleListing } from './rule-listing.js';
 
@@ -21,6 +21,7 @@ interface InstanceRecord {
 type Forgettable =
   | { kind: 'key'; key: string }
   | { kind: 'reservation'; id: string }
+  | { kind: 'lease'; id: string }
   | { kind: 'totals'; instance: string; period: string }
   | { kind: 'instance'; instance: string };
 
@@ -33,6 +34,8 @@ export interface MemoryStats {
   /** Instance names listed under their rules (for status() and setLimit without a key). */
   listed: number;
   reservations: number;
+  /** Leased slices, held or expired. */
+  leases: number;
   idempotencyKeys: number;
   /** Entries waiting in the forget and expiry queues. */
   queued: number;
@@ -46,7 +49,9 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
   let totalsCount = 0;
   const reservations = new Map<string, { record: ReservationRecord; forgetAt: number }>();
   const keys = new Map<string, { value: RememberedKey; forgetAt: number }>();
+  const leases = new Map<string, { record: LeaseRecord; forgetAt: number }>();
   const expiries = new DeadlineQueue<string>();
+  const leaseExpiries = new DeadlineQueue<string>();
   const forgets = new DeadlineQueue<Forgettable>();
 
   function instance(name: string, rule: string): InstanceRecord {
@@ -84,6 +89,11 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
         if (r && r.forgetAt !== 0 && r.forgetAt <= now) reservations.delete(item.id);
         return;
       }
+      case 'lease': {
+        const l = leases.get(item.id);
+        if (l && l.forgetAt !== 0 && l.forgetAt <= now) leases.delete(item.id);
+        return;
+      }
       case 'totals': {
         // A period's forget time is fixed by its end, so any due entry for it means the record is due.
         const inst = instances.get(item.instance);
@@ -115,8 +125,9 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
         totals: totalsCount,
         listed,
         reservations: reservations.size,
+        leases: leases.size,
         idempotencyKeys: keys.size,
-        queued: forgets.size + expiries.size,
+        queued: forgets.size + expiries.size + leaseExpiries.size,
       };
     },
     totals: (name, period) => instances.get(name)?.periods.get(period),
@@ -167,6 +178,17 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
       if (forgetAt !== 0) forgets.push(forgetAt, { kind: 'reservation', id });
     },
     nextDueReservation: (now) => expiries.popDue(now),
+
+    lease: (id) => leases.get(id)?.record,
+    saveLease(id, record, forgetAt) {
+      leases.set(id, { record, forgetAt });
+      if (record.state === 'held') leaseExpiries.push(record.expiresAt, id);
+      if (forgetAt !== 0) forgets.push(forgetAt, { kind: 'lease', id });
+    },
+    deleteLease(id) {
+      leases.delete(id);
+    },
+    nextDueLease: (now) => leaseExpiries.popDue(now),
 
     rememberedKey(key, now) {
       const k = keys.get(key);

@@ -78,6 +78,21 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX spendguard_instances_rule ON spendguard_instances (rule, id);
   CREATE INDEX spendguard_instances_forget ON spendguard_instances (forget_at) WHERE forget_at > 0;
   `,
+  // 3: leased slices (held in reserved, their part in leased), and the used a level was last derived from.
+  `
+  ALTER TABLE spendguard_totals ADD COLUMN leased INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE spendguard_totals ADD COLUMN seen_used INTEGER;
+  CREATE TABLE spendguard_leases (
+    id TEXT PRIMARY KEY,
+    amount INTEGER NOT NULL,
+    ref TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('held', 'expired')),
+    forget_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX spendguard_leases_held ON spendguard_leases (expires_at) WHERE state = 'held';
+  CREATE INDEX spendguard_leases_forget ON spendguard_leases (forget_at) WHERE forget_at IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -23,6 +23,7 @@ export function sqliteRecords(q: Statements, historyRetentionMs: number): Record
   const sweeps = [
     [q.dueKeys, q.forgetKeys],
     [q.dueReservations, q.forgetReservations],
+    [q.dueLeases, q.forgetLeases],
     [q.dueTotals, q.forgetTotals],
     [q.dueInstances, q.forgetInstances],
   ] as const;
@@ -41,7 +42,7 @@ export function sqliteRecords(q: Statements, historyRetentionMs: number): Record
     refresh: fresh,
     totals: (instance, period) => q.total.get(instance, period),
     writeTotals(instance, period, r: PeriodRecord, forgetAt) {
-      q.writeTotal.run(instance, period, r.used, r.reserved, r.day, r.dayUsed, r.seenLimit, forgetAt);
+      q.writeTotal.run(instance, period, r.used, r.reserved, r.day, r.dayUsed, r.seenLimit, forgetAt, r.leased ?? 0, r.seenUsed ?? null);
     },
     lastPeriod: (instance) => q.lastPeriod.get(instance),
     setLastPeriod(instance, rule, period, forgetAt) {
@@ -84,6 +85,18 @@ export function sqliteRecords(q: Statements, historyRetentionMs: number): Record
       );
     },
     nextDueReservation: (now) => q.dueHold.get(now),
+
+    lease(id) {
+      const row = q.lease.get(id);
+      return row && { amount: row.amount, ref: JSON.parse(row.ref) as InstanceRef, expiresAt: row.expiresAt, state: row.state };
+    },
+    saveLease(id, l, forgetAt) {
+      q.saveLease.run(id, l.amount, JSON.stringify(l.ref), l.expiresAt, l.state, forgetAt === 0 ? null : forgetAt);
+    },
+    deleteLease(id) {
+      q.deleteLease.run(id);
+    },
+    nextDueLease: (now) => q.dueLease.get(now),
 
     rememberedKey(key, now) {
       const row = q.idempotent.get(key, now);

@@ -20,6 +20,16 @@ export interface TotalRow {
   day: string;
   dayUsed: number;
   seenLimit: number | null;
+  leased: number;
+  seenUsed: number | null;
+}
+
+/** A row of spendguard_leases. */
+export interface LeaseRow {
+  amount: number;
+  ref: string;
+  expiresAt: number;
+  state: 'held' | 'expired';
 }
 
 /** A row of spendguard_reservations. */
@@ -46,15 +56,40 @@ const SQL = {
     'INSERT INTO spendguard_limits (name, amount) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET amount = excluded.amount',
   ),
   total: row<Instance, TotalRow>(
-    `SELECT used, reserved, day, day_used AS dayUsed, seen_limit AS seenLimit
+    `SELECT used, reserved, day, day_used AS dayUsed, seen_limit AS seenLimit, leased, seen_used AS seenUsed
     FROM spendguard_totals WHERE instance = ? AND period = ?`,
   ),
-  writeTotal: row<[...Instance, used: number, reserved: number, day: string, dayUsed: number, seenLimit: number | null, forgetAt: number]>(
-    `INSERT INTO spendguard_totals (instance, period, used, reserved, day, day_used, seen_limit, forget_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  writeTotal: row<
+    [
+      ...Instance,
+      used: number,
+      reserved: number,
+      day: string,
+      dayUsed: number,
+      seenLimit: number | null,
+      forgetAt: number,
+      leased: number,
+      seenUsed: number | null,
+    ]
+  >(
+    `INSERT INTO spendguard_totals (instance, period, used, reserved, day, day_used, seen_limit, forget_at, leased, seen_used)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (instance, period) DO UPDATE SET used = excluded.used, reserved = excluded.reserved,
-      day = excluded.day, day_used = excluded.day_used, seen_limit = excluded.seen_limit, forget_at = excluded.forget_at`,
+      day = excluded.day, day_used = excluded.day_used, seen_limit = excluded.seen_limit, forget_at = excluded.forget_at,
+      leased = excluded.leased, seen_used = excluded.seen_used`,
   ),
+  lease: row<[id: string], LeaseRow>('SELECT amount, ref, expires_at AS expiresAt, state FROM spendguard_leases WHERE id = ?'),
+  saveLease: row<[id: string, amount: number, ref: string, expiresAt: number, state: LeaseRow['state'], forgetAt: number | null]>(
+    `INSERT INTO spendguard_leases (id, amount, ref, expires_at, state, forget_at) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, ref = excluded.ref, expires_at = excluded.expires_at,
+      state = excluded.state, forget_at = excluded.forget_at`,
+  ),
+  deleteLease: row<[id: string]>('DELETE FROM spendguard_leases WHERE id = ?'),
+  dueLease: value<[now: number], string>(
+    "SELECT id FROM spendguard_leases WHERE state = 'held' AND expires_at <= ? ORDER BY expires_at LIMIT 1",
+  ),
+  dueLeases: value<[now: number], 1>('SELECT 1 FROM spendguard_leases WHERE forget_at <= ? LIMIT 1'),
+  forgetLeases: row<Forget>('DELETE FROM spendguard_leases WHERE id IN (SELECT id FROM spendguard_leases WHERE forget_at <= ? LIMIT ?)'),
   lastPeriod: value<[instance: string], string>('SELECT last_period FROM spendguard_instances WHERE id = ?'),
   setLastPeriod: row<[instance: string, rule: string, period: string, forgetAt: number]>(
     `INSERT INTO spendguard_instances (id, rule, last_period, forget_at) VALUES (?, ?, ?, ?)

@@ -3,7 +3,7 @@ import type { StorageAdapter } from './adapter/spi.js';
 import { guardOptionsOf, type SpendGuardOptions } from './guard-options.js';
 import { compileRules, validateAttributes } from './rules.js';
 
-const store = { charge() {}, configure() {} } as unknown as StorageAdapter;
+const store = { charge() {}, configure() {}, lease() {} } as unknown as StorageAdapter;
 const budgets = [{ id: 'm', limit: 1 }];
 const codeOf = (fn: () => unknown) => {
   try {
@@ -28,6 +28,10 @@ describe('guard options', () => {
     ];
     for (const extra of bad) expect([extra, codeOf(() => guardOptionsOf({ store, budgets, ...extra }))]).toEqual([extra, 'INVALID_CONFIG']);
     expect(codeOf(() => guardOptionsOf({ store, budgets, lease: { fraction: 0.05, maxHoldMs: 500 }, eventRetentionMs: 1000 }))).toBe('ok');
+    // An adapter without a lease step cannot hold slices: said at creation, not at the first spend.
+    const noLeases = { charge() {}, configure() {}, name: 'custom' } as unknown as StorageAdapter;
+    expect(codeOf(() => guardOptionsOf({ store: noLeases, budgets, lease: {} }))).toBe('INVALID_CONFIG');
+    expect(codeOf(() => guardOptionsOf({ store, budgets, lease: { maxHoldMs: 300_000_000 } }))).toBe('INVALID_CONFIG');
   });
 
   it('a where that is not an object, and attributes that are not a plain object, are refused', () => {

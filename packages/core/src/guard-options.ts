@@ -4,6 +4,7 @@ import { DEFAULT_RETENTION_MS } from './adapter/record-adapter.js';
 import type { StorageAdapter } from './adapter/spi.js';
 import { positiveInt } from './call-validation.js';
 import { configError } from './error-factories.js';
+import type { LeaseSettings } from './leased-allowances.js';
 import { toMicros } from './money.js';
 import type { AttributePolicy } from './resolver.js';
 import type { BudgetDefinition } from './rules.js';
@@ -29,8 +30,9 @@ export interface SpendGuardOptions {
   /** Attribute names every call must carry (INVALID_ATTRIBUTES when one is missing). Default []. */
   requiredAttributes?: string[];
   /**
-   * Leased allowances. Accepted and checked, but not active in this version: every call still makes
-   * one store step, so every guarantee holds and the lease speed-up does not apply yet.
+   * Leased allowances: the guard holds a slice (`fraction` of the limit, default 0.01; less near the
+   * limit) of each hard budget instance it spends on and admits spends out of it in process, settling
+   * with the store at least every `maxHoldMs` (default 1000). See LeasedAllowances.
    */
   lease?: { fraction?: number; maxHoldMs?: number };
   /** How long the durable event feed keeps events (ms). Accepted and checked; the feed is not in this version. */
@@ -47,6 +49,8 @@ export interface GuardConfig {
   replayIntervalMs: number;
   retentionMs: number;
   attributes: AttributePolicy;
+  /** Leased allowances, when asked for. */
+  lease: LeaseSettings | undefined;
 }
 
 export function guardOptionsOf(options: SpendGuardOptions): GuardConfig {
@@ -82,7 +86,12 @@ export function guardOptionsOf(options: SpendGuardOptions): GuardConfig {
   if (!Array.isArray(required) || required.some((a) => typeof a !== 'string' || a.length === 0 || !isWellFormed(a))) {
     throw configError('requiredAttributes must be an array of attribute names (non-empty strings), e.g. ["project", "user"].');
   }
-  if (options.lease !== undefined) leaseOf(options.lease);
+  const lease = options.lease === undefined ? undefined : leaseOf(options.lease);
+  if (lease && typeof store.lease !== 'function') {
+    throw configError(
+      `the ${String(store.name)} adapter does not support leases (it has no lease step); remove the lease option or use an adapter that has one.`,
+    );
+  }
   positiveInt(options.eventRetentionMs, 1, 'eventRetentionMs');
   return {
     store,
@@ -93,6 +102,7 @@ export function guardOptionsOf(options: SpendGuardOptions): GuardConfig {
     replayIntervalMs: timerMs(options.replayIntervalMs, 1000, 'replayIntervalMs'),
     retentionMs: positiveInt(options.retentionMs, DEFAULT_RETENTION_MS, 'retentionMs'),
     attributes: { strict: options.strictAttributes === true, required: [...new Set(required)] },
+    lease,
   };
 }
 
@@ -103,11 +113,15 @@ function timerMs(value: unknown, fallback: number, name: string): number {
   return ms;
 }
 
-function leaseOf(lease: unknown): void {
+function leaseOf(lease: unknown): LeaseSettings {
   const l = lease as { fraction?: unknown; maxHoldMs?: unknown };
   if (lease === null || typeof lease !== 'object') throw configError('lease must be an object: { fraction?, maxHoldMs? }.');
   if (l.fraction !== undefined && (typeof l.fraction !== 'number' || !(l.fraction > 0 && l.fraction <= 1))) {
     throw configError(`lease.fraction must be a number in (0, 1]; got ${String(l.fraction)}.`);
   }
-  timerMs(l.maxHoldMs, 1000, 'lease.maxHoldMs');
+  const maxHoldMs = timerMs(l.maxHoldMs, 1000, 'lease.maxHoldMs');
+  // The store presumes a holder dead after 10 × maxHoldMs: that must still be a valid timer.
+  if (maxHoldMs * 10 > 2 ** 31 - 1)
+    throw configError(`lease.maxHoldMs must be at most ${Math.floor((2 ** 31 - 1) / 10)} ms; got ${maxHoldMs}.`);
+  return { fraction: (l.fraction as number | undefined) ?? 0.01, maxHoldMs };
 }

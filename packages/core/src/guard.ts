@@ -18,11 +18,12 @@ import type { GuardEvent, SpendGuardEvents } from './events.js';
 import { guardOptionsOf, type SpendGuardOptions } from './guard-options.js';
 import { IdSource } from './ids.js';
 import { JournalRunner } from './journal-runner.js';
+import { type Cover, LeasedAllowances } from './leased-allowances.js';
 import { LimitChanges } from './limit-changes.js';
 import { fromMicros, toMicros } from './money.js';
 import { setOwn } from './own-record.js';
 import { type CheckResult, type HistoryEntry, Reads } from './reads.js';
-import { Resolver } from './resolver.js';
+import { type Resolved, Resolver } from './resolver.js';
 import { type CommitResult, commitResult, type Refusal, type ReserveResult, type SpendResult } from './results.js';
 import { type Attributes, compileRules, type Rule } from './rules.js';
 import { SafeEmitter } from './safe-emitter.js';
@@ -45,6 +46,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   private readonly clock: () => number;
   private readonly ids = new IdSource();
   private readonly journal: JournalRunner | undefined;
+  private readonly leases: LeasedAllowances | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -72,6 +74,20 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
             o.journalLimit,
             o.replayIntervalMs,
             o.retentionMs,
+          );
+    this.leases =
+      o.lease === undefined
+        ? undefined
+        : new LeasedAllowances(
+            {
+              store: this.store,
+              deriver: this.deriver,
+              clock: () => this.now(),
+              emitAll: (events) => this.emitAll(events),
+              reportError: (event, error) => this.reportError(event, error),
+            },
+            o.lease,
+            this.ids.holder(),
           );
     this.reads = new Reads(this.store, this.resolver);
     this.limits = new LimitChanges(this.store, this.resolver, this.reads, this.clock);
@@ -112,9 +128,14 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     if (ttlMs !== undefined) request.ttlMs = ttlMs;
     if (idempotencyKey !== undefined) request.idempotencyKey = idempotencyKey;
     if (ledger !== undefined) request.ledger = ledger;
+    // A leased guard admits a spend out of its slices; a keyed spend goes to the store, where every guard sees its key.
+    if (this.leases && kind === 'spend' && idempotencyKey === undefined)
+      return this.spendLeased(this.leases, resolved, request, attrs, amount);
     let outcome: ChargeOutcome;
     try {
       outcome = await this.store.charge(request);
+      // This guard's own slices may hold the room the call needs: give them back and ask once more.
+      if (!outcome.ok && this.leases && (await this.leases.giveBack(resolved.refs))) outcome = await this.store.charge(request);
     } catch (err) {
       if (!isStoreFailure(err) || !this.journal || this.closing) throw storeUnavailable(err);
       return this.journal.admit(request, err);
@@ -134,15 +155,60 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     return { allowed: true, reservationId: outcome.callId, expiresAt: outcome.expiresAt as number, remaining };
   }
 
+  private async spendLeased(
+    leases: LeasedAllowances,
+    resolved: Resolved,
+    request: ChargeRequest,
+    attrs: Attributes,
+    amount: number,
+  ): Promise<SpendResult> {
+    const micros = request.amount;
+    if (!leases.tryAdmit(resolved, micros)) {
+      let cover: Cover;
+      try {
+        cover = await leases.cover(resolved, micros);
+      } catch (err) {
+        if (!isStoreFailure(err) || !this.journal || this.closing) throw storeUnavailable(err);
+        return this.journal.admit(request, err) as SpendResult;
+      }
+      if (!cover.ok) {
+        return this.denied(
+          {
+            allowed: false,
+            reason: cover.reason,
+            budget: (resolved.refs[cover.at] as InstanceRef).name,
+            remaining: fromMicros(cover.remaining),
+            requested: amount,
+          },
+          attrs,
+        );
+      }
+    }
+    const remaining: Record<string, number> = {};
+    const slices = leases.slicesOf(resolved.refs);
+    for (let i = 0; i < slices.length; i++) {
+      const slice = slices[i];
+      if (slice) setOwn(remaining, slice.ref.name, fromMicros(leases.remainingOf(slice)));
+    }
+    return { allowed: true, spendId: request.callId, remaining };
+  }
+
   private refuse(ref: InstanceRef, outcome: ChargeOutcome & { ok: false }, attrs: Attributes, amount: number): Refusal {
     const t = outcome.totals[outcome.refusedAt];
-    const refusal: Refusal = {
-      allowed: false,
-      reason: outcome.reason,
-      budget: ref.name,
-      remaining: t ? fromMicros(remainingOf(t)) : 0,
-      requested: amount,
-    };
+    return this.denied(
+      {
+        allowed: false,
+        reason: outcome.reason,
+        budget: ref.name,
+        remaining: t ? fromMicros(remainingOf(t)) : 0,
+        requested: amount,
+      },
+      attrs,
+    );
+  }
+
+  private denied(refusal: Refusal, attrs: Attributes): Refusal {
+    const amount = refusal.requested;
     this.emit('denied', {
       budget: refusal.budget,
       reason: refusal.reason,
@@ -201,7 +267,8 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   async check(attrs: Attributes, amount: number): Promise<CheckResult> {
     this.assertOpen();
     this.resolver.checkAttributes(attrs);
-    return this.reads.check(attrs, amount, this.now());
+    const leases = this.leases;
+    return this.reads.check(attrs, amount, this.now(), leases && ((ref) => leases.heldFor(ref)));
   }
 
   status(budget: string): Promise<BudgetStatus>;
@@ -268,6 +335,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
 
   private async shutDown(): Promise<void> {
     if (this.closed) return;
+    if (this.leases) await this.settleLeases();
     let handedOver: unknown;
     if (this.journal && this.journal.journal.entries.length > 0) {
       try {
@@ -285,6 +353,24 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     this.closed = true;
     this.removeAllListeners();
     if (handedOver) throw handedOver;
+  }
+
+  /**
+   * Records what the slices admitted and gives them back. If the store cannot be reached, the slices
+   * stay in the store and are charged in full when they expire: nothing admitted goes unrecorded.
+   */
+  private async settleLeases(): Promise<void> {
+    const leases = this.leases as LeasedAllowances;
+    try {
+      await leases.settle(true);
+    } catch (err) {
+      process.emitWarning(
+        `spendguard: close() could not settle this guard's leased slices (${err instanceof Error ? err.message : String(err)}); the store charges each in full when it expires, so nothing admitted goes unrecorded.`,
+        { code: 'SPENDGUARD_LEASE_UNSETTLED' },
+      );
+    } finally {
+      leases.stopTimer();
+    }
   }
 
   /** The injected clock's time, checked: a broken clock must not reach periods or the store. */

@@ -5,6 +5,11 @@ export class IdSource {
   private readonly prefix = randomBytes(8).toString('base64url');
   private counter = 0;
 
+  /** This source's name as a lease holder in the store: unique per guard, like its ids. */
+  holder(): string {
+    return `g_${this.prefix}`;
+  }
+
   next(kind: 'sp' | 'rs'): string {
     this.counter++;
     return `${kind}_${this.prefix}${this.counter.toString(36)}`;

@@ -36,14 +36,15 @@ export class Reads {
     private readonly resolver: Resolver,
   ) {}
 
-  async check(attrs: Attributes, amount: number, now: number): Promise<CheckResult> {
+  /** `held`: what the guard could admit on an instance out of its own leased slice, beside what is free. */
+  async check(attrs: Attributes, amount: number, now: number, held?: (ref: InstanceRef) => number): Promise<CheckResult> {
     const micros = toMicros(amount);
     const { refs, rules } = this.resolver.resolve(attrs, now);
     const totals = await fromStore(() => this.store.read(refs, now));
     const result: CheckResult = { allowed: true, pacing: {} };
     refs.forEach((ref, i) => {
       const t = totals[i];
-      if (ref.hard && result.allowed && (!t || t.used + t.reserved + micros > t.limit)) {
+      if (ref.hard && result.allowed && (!t || t.used + t.reserved + micros > t.limit + (held ? held(ref) : 0))) {
         result.allowed = false;
         result.budget = ref.name;
       }

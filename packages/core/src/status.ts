@@ -19,7 +19,10 @@ export interface BudgetStatus {
   limit: number;
   softLimit?: number;
   used: number;
+  /** Held by reservations. */
   reserved: number;
+  /** Held as leased slices by guards created with `lease` (what they admitted is recorded when they settle). */
+  leased: number;
   remaining: number;
   percentUsed: number;
   level: Level;
@@ -77,7 +80,8 @@ export function statusOf(
     enforce: rule.hard ? 'hard' : 'soft',
     limit: fromMicros(t.limit),
     used: fromMicros(t.used),
-    reserved: fromMicros(t.reserved),
+    reserved: fromMicros(t.reserved - (t.leased ?? 0)),
+    leased: fromMicros(t.leased ?? 0),
     remaining: fromMicros(remainingOf(t)),
     percentUsed: percentUsed(t.used, t.limit),
     level: levelFor(t.used, t.limit, rule.thresholds),

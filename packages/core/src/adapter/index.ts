@@ -7,5 +7,5 @@ export {
   DEFAULT_RETENTION_MS,
   type RecordAdapterOptions,
 } from './record-adapter.js';
-export type { PeriodRecord, Records, RememberedKey, ReservationRecord, ReservationState } from './records.js';
+export type { LeaseRecord, PeriodRecord, Records, RememberedKey, ReservationRecord, ReservationState } from './records.js';
 export type * from './spi.js';

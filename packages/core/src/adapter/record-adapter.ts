@@ -1,6 +1,7 @@
 // The charge / settle / set-limit algorithm, written once for every JavaScript adapter over the
 // synchronous Records interface. The Redis scripts mirror it in Lua; the conformance suite holds both.
 import { addToDay } from './day-total.js';
+import { grantFor, leaseId } from './lease-grant.js';
 import type { PeriodRecord, Records, ReservationRecord } from './records.js';
 import type {
   AdapterCapabilities,
@@ -11,6 +12,8 @@ import type {
   InstancePageRequest,
   InstanceRef,
   InstanceTotals,
+  LeaseOutcome,
+  LeaseRequest,
   LimitsSnapshot,
   SetLimitOutcome,
   SetLimitRequest,
@@ -76,6 +79,23 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       // Remembered for the retention from when it expired, not from when a later step noticed.
       records.saveReservation(id, { ...r, state: 'expired' }, r.expiresAt + retentionMs);
     }
+    for (let id = records.nextDueLease(now); id !== undefined; id = records.nextDueLease(now)) {
+      const l = records.lease(id);
+      // A renewed lease leaves its older deadline behind: only a held one whose time is up is charged.
+      if (l?.state !== 'held' || l.expiresAt > now) continue;
+      const rec = records.totals(l.ref.name, l.ref.period);
+      if (rec) {
+        // Its holder is presumed dead: the slice is charged in full. The level seen so far stays in
+        // seenUsed, so that the next step on this instance reports the crossing this charge caused.
+        if (rec.seenUsed == null) rec.seenUsed = rec.used;
+        rec.used += l.amount;
+        rec.reserved -= l.amount;
+        rec.leased = (rec.leased ?? 0) - l.amount;
+        addToDay(rec, l.ref.day, l.amount);
+        records.writeTotals(l.ref.name, l.ref.period, rec, forgetAtOf(l.ref));
+      }
+      records.saveLease(id, { ...l, state: 'expired' }, l.expiresAt + retentionMs);
+    }
     if (now >= nextSweep) {
       const deleted = records.forgetDue(now, FORGET_BATCH);
       nextSweep = deleted === FORGET_BATCH ? now : now + SWEEP_EVERY_MS;
@@ -84,7 +104,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
 
   function totalsOf(ref: InstanceRef, limit: number, rec: PeriodRecord | undefined): InstanceTotals {
     const used = rec ? rec.used : 0;
-    return {
+    const totals: InstanceTotals = {
       limit,
       limitBefore: limit,
       used,
@@ -92,6 +112,8 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       reserved: rec ? rec.reserved : 0,
       dayUsed: rec && rec.day === ref.day ? rec.dayUsed : 0,
     };
+    if (rec?.leased) totals.leased = rec.leased;
+    return totals;
   }
 
   function currentTotals(refs: readonly InstanceRef[]): Array<InstanceTotals | null> {
@@ -104,20 +126,35 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     return out;
   }
 
-  /** Adds to one instance-period; the first write of a period moves the instance's latest period. */
-  function add(ref: InstanceRef, limit: number, found: PeriodRecord | undefined, used: number, reserved: number): InstanceTotals {
+  /**
+   * Adds to one instance-period (`leased` is the part of `reserved` that is a leased slice); the first
+   * write of a period moves the instance's latest period.
+   */
+  function add(
+    ref: InstanceRef,
+    limit: number,
+    found: PeriodRecord | undefined,
+    used: number,
+    reserved: number,
+    leased = 0,
+  ): InstanceTotals {
     const rec = found ?? { used: 0, reserved: 0, day: '', dayUsed: 0, seenLimit: limit };
     const totals: InstanceTotals = {
       limit,
       limitBefore: rec.seenLimit ?? limit,
       used: rec.used + used,
-      usedBefore: rec.used,
+      usedBefore: rec.seenUsed ?? rec.used,
       reserved: rec.reserved + reserved,
       dayUsed: 0,
     };
     rec.used += used;
     rec.reserved += reserved;
     rec.seenLimit = limit;
+    if (rec.seenUsed != null) rec.seenUsed = null;
+    if (leased !== 0 || rec.leased) {
+      rec.leased = (rec.leased ?? 0) + leased;
+      totals.leased = rec.leased;
+    }
     addToDay(rec, ref.day, used);
     if (rec.day === ref.day) totals.dayUsed = rec.dayUsed;
     const forgetAt = forgetAtOf(ref);
@@ -220,6 +257,38 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     return { status: 'applied', reserved: r.amount, expired, instances: r.refs, totals };
   }
 
+  function lease(req: LeaseRequest): LeaseOutcome {
+    housekeeping(req.now);
+    const n = req.items.length;
+    const slices: number[] = new Array(n);
+    const totals: Array<InstanceTotals | null> = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const item = req.items[i] as LeaseRequest['items'][number];
+      const ref = item.ref;
+      const limit = limitOf(ref);
+      const id = leaseId(req.holder, ref);
+      const held = records.lease(id);
+      if (limit === null) {
+        if (held) records.deleteLease(id);
+        slices[i] = 0;
+        totals[i] = null;
+        continue;
+      }
+      let given = 0;
+      let used = item.used;
+      if (held?.state === 'held') given = held.amount;
+      else if (held?.state === 'expired') used = Math.max(0, used - held.amount); // charged in full already
+      const rec = records.totals(ref.name, ref.period);
+      const free = limit - ((rec ? rec.used : 0) + used) - ((rec ? rec.reserved : 0) - given);
+      const slice = ref.hard ? grantFor(item.want, item.min, free) : 0;
+      totals[i] = add(ref, limit, rec, used, slice - given, slice - given);
+      slices[i] = slice;
+      if (slice > 0) records.saveLease(id, { amount: slice, ref, expiresAt: req.now + req.expireMs, state: 'held' }, 0);
+      else if (held) records.deleteLease(id);
+    }
+    return { slices, totals };
+  }
+
   function observe(refs: readonly InstanceRef[], now: number): Array<InstanceTotals | null> {
     housekeeping(now);
     return refs.map((ref) => {
@@ -227,9 +296,11 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       if (limit === null) return null;
       const rec = records.totals(ref.name, ref.period);
       const totals = totalsOf(ref, limit, rec);
-      if (rec && rec.seenLimit !== limit) {
+      if (rec && (rec.seenLimit !== limit || rec.seenUsed != null)) {
         totals.limitBefore = rec.seenLimit ?? limit;
+        totals.usedBefore = rec.seenUsed ?? rec.used;
         rec.seenLimit = limit;
+        rec.seenUsed = null;
         records.writeTotals(ref.name, ref.period, rec, forgetAtOf(ref));
       }
       return totals;
@@ -253,6 +324,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     },
     charge: (req) => atomic(() => charge(req)),
     settle: (req) => atomic(() => settle(req)),
+    lease: (req) => atomic(() => lease(req)),
     read: (refs, now) =>
       atomic(() => {
         housekeeping(now);

@@ -5,7 +5,15 @@ import type { InstancePage, InstanceRef, LedgerEntry } from './spi.js';
 /** One instance's totals in one period. */
 export interface PeriodRecord {
   used: number;
+  /** Held: reservations and leased slices. */
   reserved: number;
+  /** The part of `reserved` held as leased slices (absent: 0). */
+  leased?: number;
+  /**
+   * Set when an expired slice was charged outside a step that reports this instance: the `used` the
+   * level was last derived from. The next step reports it as `usedBefore` and clears it. Absent: none.
+   */
+  seenUsed?: number | null;
   /** The day `dayUsed` counts. */
   day: string;
   dayUsed: number;
@@ -24,6 +32,16 @@ export interface ReservationRecord {
   ledger?: LedgerEntry;
   /** Set once committed. */
   commit?: { spendId: string; actual: number; expired: boolean };
+}
+
+/** A holder's leased slice of one instance-period. */
+export interface LeaseRecord {
+  amount: number;
+  ref: InstanceRef;
+  /** When the slice is charged in full unless renewed. */
+  expiresAt: number;
+  /** held: counts in reserved and leased; expired: charged in full (kept so that its holder's late report counts once). */
+  state: 'held' | 'expired';
 }
 
 export interface RememberedKey {
@@ -61,6 +79,13 @@ export interface Records {
    * A store with a due index removes the id from it; the algorithm then marks the reservation expired.
    */
   nextDueReservation(now: number): string | undefined;
+
+  lease(id: string): LeaseRecord | undefined;
+  /** Inserts or replaces a lease; a held one is due at its `expiresAt`. */
+  saveLease(id: string, record: LeaseRecord, forgetAt: number): void;
+  deleteLease(id: string): void;
+  /** The id of a held lease whose time is up (earliest first), or undefined; like nextDueReservation. */
+  nextDueLease(now: number): string | undefined;
 
   rememberedKey(key: string, now: number): RememberedKey | undefined;
   rememberKey(key: string, value: RememberedKey, forgetAt: number): void;

@@ -36,9 +36,15 @@ export interface InstanceTotals {
    */
   limitBefore: number;
   used: number;
-  /** `used` before this step. */
+  /**
+   * `used` before this step; or, when an expired slice was charged since the last step (see LeaseRequest),
+   * the `used` before that charge, so that the level change it caused is seen by exactly one step.
+   */
   usedBefore: number;
+  /** Held amounts: reservations and leased slices together (both count against the limit). */
   reserved: number;
+  /** The part of `reserved` that guards hold as leased slices (0 or absent when none). */
+  leased?: number;
   /** Used in the day named by the ref's `day` (0 when the record holds an older day). */
   dayUsed: number;
   /**
@@ -132,6 +138,48 @@ export type SettleOutcome =
       totals: Array<InstanceTotals | null>;
     };
 
+/** One instance's part in a lease step. */
+export interface LeaseItem {
+  ref: InstanceRef;
+  /**
+   * Spent since the holder's last step on this instance: recorded as used without a limit check (it
+   * was admitted out of the holder's slice, or the instance has no hard limit). When the holder's
+   * slice had expired (and was charged in full), only what exceeds that slice is recorded.
+   */
+  used: number;
+  /**
+   * The slice the holder asks to hold after the step (hard instances only; 0 = hold none). The step
+   * grants `want` when at least 2 × want is free, else half of what is free, but never less than
+   * `min` and never more than is free; nothing when less than `min` is free.
+   */
+  want: number;
+  /** The least slice worth holding (the amount of the call waiting for it; 0 = any). */
+  min: number;
+}
+
+/**
+ * A lease step: for each item, the holder's previous slice on the instance-period is given back, what
+ * it spent is recorded, and a new slice is granted out of what is free (used + reserved + leased never
+ * passes a hard limit). Slices count in `reserved` (and `leased`) like holds. Any slice, of any holder,
+ * that was not renewed within its `expireMs` is charged in full by the next writing step: its holder is
+ * presumed dead, so the store over-counts by at most its unused part and never under-counts.
+ */
+export interface LeaseRequest {
+  /** The holder (one guard): it has at most one slice per instance-period. */
+  holder: string;
+  items: readonly LeaseItem[];
+  now: number;
+  /** A slice not renewed within this long (ms) expires and is charged in full. */
+  expireMs: number;
+}
+
+export interface LeaseOutcome {
+  /** Per item: the slice the holder now holds (micro-units; 0 for none). */
+  slices: number[];
+  /** Per item: the instance's totals after the step (null: the instance has no limit). */
+  totals: Array<InstanceTotals | null>;
+}
+
 export interface LimitsSnapshot {
   /** Increases with every override written; used for optimistic compare-and-set. */
   version: number;
@@ -194,6 +242,8 @@ export interface StorageAdapter {
   charge(request: ChargeRequest): MaybePromise<ChargeOutcome>;
   /** Commits or releases a reservation. */
   settle(request: SettleRequest): MaybePromise<SettleOutcome>;
+  /** Settles and renews a holder's leased slices (guards created with `lease`). Optional for adapters without leases. */
+  lease?(request: LeaseRequest): MaybePromise<LeaseOutcome>;
   /** Current totals (after freeing expired holds), changing nothing. `limitBefore` equals `limit`. */
   read(instances: readonly InstanceRef[], now: number): MaybePromise<Array<InstanceTotals | null>>;
   /**

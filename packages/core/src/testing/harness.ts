@@ -28,6 +28,8 @@ export interface ConformanceOptions {
    * the growth tests, which need a store that forgets by the caller's clock (not `serverClock`).
    */
   footprint?: (adapter: StorageAdapter) => number | Promise<number>;
+  /** false: the adapter has no lease step (StorageAdapter.lease), so the leased-allowance tests do not apply. */
+  leases?: boolean;
   /** How far the growth tests go (defaults: 20 000 keys, 5 000 instances). */
   scale?: {
     /** Distinct budget keys driven over simulated days. */
@@ -40,6 +42,8 @@ export interface ConformanceOptions {
 export interface Fixture {
   clock: ManualClock;
   store: StorageAdapter;
+  /** The connections the guards use, one per guard (or the one store, shared). */
+  stores: StorageAdapter[];
   guards: SpendGuard[];
   guard: SpendGuard;
   close(): Promise<void>;
@@ -71,7 +75,7 @@ export async function fixture(
     return closing;
   };
   onTestFinished(close);
-  return { clock, store, guards, guard: guards[0] as SpendGuard, close };
+  return { clock, store, stores, guards, guard: guards[0] as SpendGuard, close };
 }
 
 /** Status numbers back to exact micro-units for comparisons. */

@@ -3,6 +3,7 @@ import { describe } from 'vitest';
 import type { ConformanceOptions } from './harness.js';
 import { faultsSuite } from './suite-faults.js';
 import { growthSuite } from './suite-growth.js';
+import { leasesSuite } from './suite-leases.js';
 import { limitsSuite } from './suite-limits.js';
 import { periodsSuite } from './suite-periods.js';
 import { propertiesSuite } from './suite-properties.js';
@@ -22,6 +23,7 @@ export function runConformanceSuite(name: string, options: ConformanceOptions): 
     reservationsSuite(options);
     periodsSuite(options);
     limitsSuite(options);
+    if (options.leases !== false) leasesSuite(options);
     propertiesSuite(options);
     serviceEdgesSuite(options);
     faultsSuite(options);

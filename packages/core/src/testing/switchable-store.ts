@@ -2,7 +2,7 @@
 // store would, and nothing reaches the store behind it.
 import type { StorageAdapter } from '../adapter/spi.js';
 
-const STEPS = new Set(['charge', 'settle', 'read', 'observe', 'history', 'instances', 'limits', 'setLimit']);
+const STEPS = new Set(['charge', 'settle', 'lease', 'read', 'observe', 'history', 'instances', 'limits', 'setLimit']);
 
 export interface SwitchableStore {
   adapter: StorageAdapter;
