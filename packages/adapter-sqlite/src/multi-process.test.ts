@@ -33,6 +33,60 @@ describe('sqliteAdapter across processes', () => {
     await guard.close();
   });
 
+  it('4 leased processes × 64 in flight: the cap holds, totals exact once settled, each alert once', { timeout: 120_000 }, async () => {
+    const path = join(dir, 'leased.db');
+    sqliteAdapter({ path }).close();
+    const reports = await Promise.all(
+      [0, 1, 2, 3].map(
+        async (i) =>
+          JSON.parse(
+            (await run(process.execPath, [fixture('spend-worker.mjs'), path, String(i), '600', '64', 'lease'])).stdout,
+          ) as WorkloadReport,
+      ),
+    );
+    const guard = createSpendGuard({ store: sqliteAdapter({ path }), budgets: WORKLOAD_BUDGETS });
+    const statuses = await guard.status();
+    expect(workloadViolations(reports, statuses)).toEqual([]);
+    // Slices of 5 % shrink near the limit: the processes still used most of what the projects allow.
+    for (const p of ['project:a', 'project:b']) expect(statuses.find((s) => s.budget === p)?.percentUsed).toBeGreaterThan(80);
+    await guard.close();
+  });
+
+  it('a leased process killed mid-burst: its slice is charged in full when it expires, never less than it admitted', {
+    timeout: 60_000,
+  }, async () => {
+    const path = join(dir, 'leased-crash.db');
+    sqliteAdapter({ path }).close();
+    const [limit, fraction, maxHoldMs] = [100_000, 0.001, 100];
+    const child = spawn(process.execPath, [fixture('leased-crash-worker.mjs'), path, String(limit), String(fraction), String(maxHoldMs)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    const admitted = out
+      .split('\n')
+      .filter((l) => l.startsWith('ok '))
+      .reduce((sum, l) => sum + Number(l.slice(3)), 0);
+    expect(admitted).toBeGreaterThan(100_000); // it did admit out of its slices, and settled several times
+
+    const reader = createSpendGuard({ store: sqliteAdapter({ path }), budgets: [{ id: 'total', limit, period: 'never' }] });
+    const before = await reader.status('total');
+    expect(before.leased).toBeGreaterThan(0); // the dead process's slice, not settled
+    await new Promise((resolve) => setTimeout(resolve, 10 * maxHoldMs + 100));
+    await reader.spend({}, 0.000001); // any step after the expiry charges it
+    const after = await reader.status('total');
+    const used = Math.round(after.used * 1e6) - 1;
+    expect(after.leased).toBe(0);
+    expect(used).toBeGreaterThanOrEqual(admitted); // never under-counted
+    expect(used - admitted).toBeLessThanOrEqual(limit * fraction * 1e6); // over by at most one unused slice
+    await reader.close();
+  });
+
   it('a process killed mid-burst leaves a file that opens cleanly with exactly the spends that were recorded', {
     timeout: 60_000,
   }, async () => {

@@ -148,4 +148,24 @@ describe('sqliteAdapter specifics', () => {
     expect((await guard.status('m')).used).toBe(2);
     await guard.close();
   });
+
+  it('a leased guard admits out of its slice while the file is locked, then fails; nothing is lost', async () => {
+    const path = join(dir, 'leased-outage.db');
+    const guard = createSpendGuard({
+      store: sqliteAdapter({ path, busyTimeoutMs: 50 }),
+      budgets: [{ id: 'm', limit: 10 }],
+      lease: { fraction: 0.1, maxHoldMs: 60_000 },
+    });
+    expect((await guard.spend({}, 0.25)).allowed).toBe(true); // takes a slice of 1
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE'); // the store is unreachable for writes from here on
+    for (let i = 0; i < 3; i++) expect((await guard.spend({}, 0.25)).allowed).toBe(true);
+    await expect(guard.spend({}, 0.25)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    other.exec('ROLLBACK');
+    other.close();
+    await guard.close();
+    const reader = createSpendGuard({ store: sqliteAdapter({ path }), budgets: [{ id: 'm', limit: 10 }] });
+    expect(await reader.status('m')).toMatchObject({ used: 1, leased: 0, reserved: 0 });
+    await reader.close();
+  });
 });

@@ -82,6 +82,7 @@ export function workloadViolations(reports: WorkloadReport[], statuses: BudgetSt
     if (used > limit) violations.push(`${s.budget}: used ${used} passed its limit ${limit}`);
     if (used !== expected.get(s.budget)) violations.push(`${s.budget}: used ${used}, admitted ${expected.get(s.budget)}`);
     if (s.reserved !== 0) violations.push(`${s.budget}: ${s.reserved} still reserved`);
+    if (s.leased) violations.push(`${s.budget}: ${s.leased} still leased`);
     const final = levelFor(used, limit, DEFAULT_THRESHOLDS);
     const alerts = events
       .filter((e) => e[0] === 'alert' && e[1] === s.budget)
