@@ -34,7 +34,7 @@ export interface MemoryStats {
   /** Instance names listed under their rules (for status() and setLimit without a key). */
   listed: number;
   reservations: number;
-  /** Leased slices, held or expired. */
+  /** Leased slices, holding or remembered for their retention. */
   leases: number;
   idempotencyKeys: number;
   /** Entries waiting in the forget and expiry queues. */
@@ -182,11 +182,8 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
     lease: (id) => leases.get(id)?.record,
     saveLease(id, record, forgetAt) {
       leases.set(id, { record, forgetAt });
-      if (record.state === 'held') leaseExpiries.push(record.expiresAt, id);
+      if (record.amount > 0) leaseExpiries.push(record.expiresAt, id);
       if (forgetAt !== 0) forgets.push(forgetAt, { kind: 'lease', id });
-    },
-    deleteLease(id) {
-      leases.delete(id);
     },
     nextDueLease: (now) => leaseExpiries.popDue(now),
 

@@ -85,12 +85,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE spendguard_leases (
     id TEXT PRIMARY KEY,
     amount INTEGER NOT NULL,
+    recorded INTEGER NOT NULL,
     ref TEXT NOT NULL,
     expires_at INTEGER NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('held', 'expired')),
     forget_at INTEGER
   ) WITHOUT ROWID;
-  CREATE INDEX spendguard_leases_held ON spendguard_leases (expires_at) WHERE state = 'held';
+  CREATE INDEX spendguard_leases_held ON spendguard_leases (expires_at) WHERE amount > 0;
   CREATE INDEX spendguard_leases_forget ON spendguard_leases (forget_at) WHERE forget_at IS NOT NULL;
   `,
 ];

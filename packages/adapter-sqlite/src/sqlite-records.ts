@@ -88,13 +88,10 @@ export function sqliteRecords(q: Statements, historyRetentionMs: number): Record
 
     lease(id) {
       const row = q.lease.get(id);
-      return row && { amount: row.amount, ref: JSON.parse(row.ref) as InstanceRef, expiresAt: row.expiresAt, state: row.state };
+      return row && { amount: row.amount, recorded: row.recorded, ref: JSON.parse(row.ref) as InstanceRef, expiresAt: row.expiresAt };
     },
     saveLease(id, l, forgetAt) {
-      q.saveLease.run(id, l.amount, JSON.stringify(l.ref), l.expiresAt, l.state, forgetAt === 0 ? null : forgetAt);
-    },
-    deleteLease(id) {
-      q.deleteLease.run(id);
+      q.saveLease.run(id, l.amount, l.recorded, JSON.stringify(l.ref), l.expiresAt, forgetAt === 0 ? null : forgetAt);
     },
     nextDueLease: (now) => q.dueLease.get(now),
 

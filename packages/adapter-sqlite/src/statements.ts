@@ -27,9 +27,9 @@ export interface TotalRow {
 /** A row of spendguard_leases. */
 export interface LeaseRow {
   amount: number;
+  recorded: number;
   ref: string;
   expiresAt: number;
-  state: 'held' | 'expired';
 }
 
 /** A row of spendguard_reservations. */
@@ -78,15 +78,14 @@ const SQL = {
       day = excluded.day, day_used = excluded.day_used, seen_limit = excluded.seen_limit, forget_at = excluded.forget_at,
       leased = excluded.leased, seen_used = excluded.seen_used`,
   ),
-  lease: row<[id: string], LeaseRow>('SELECT amount, ref, expires_at AS expiresAt, state FROM spendguard_leases WHERE id = ?'),
-  saveLease: row<[id: string, amount: number, ref: string, expiresAt: number, state: LeaseRow['state'], forgetAt: number | null]>(
-    `INSERT INTO spendguard_leases (id, amount, ref, expires_at, state, forget_at) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, ref = excluded.ref, expires_at = excluded.expires_at,
-      state = excluded.state, forget_at = excluded.forget_at`,
+  lease: row<[id: string], LeaseRow>('SELECT amount, recorded, ref, expires_at AS expiresAt FROM spendguard_leases WHERE id = ?'),
+  saveLease: row<[id: string, amount: number, recorded: number, ref: string, expiresAt: number, forgetAt: number | null]>(
+    `INSERT INTO spendguard_leases (id, amount, recorded, ref, expires_at, forget_at) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, recorded = excluded.recorded, ref = excluded.ref,
+      expires_at = excluded.expires_at, forget_at = excluded.forget_at`,
   ),
-  deleteLease: row<[id: string]>('DELETE FROM spendguard_leases WHERE id = ?'),
   dueLease: value<[now: number], string>(
-    "SELECT id FROM spendguard_leases WHERE state = 'held' AND expires_at <= ? ORDER BY expires_at LIMIT 1",
+    'SELECT id FROM spendguard_leases WHERE amount > 0 AND expires_at <= ? ORDER BY expires_at LIMIT 1',
   ),
   dueLeases: value<[now: number], 1>('SELECT 1 FROM spendguard_leases WHERE forget_at <= ? LIMIT 1'),
   forgetLeases: row<Forget>('DELETE FROM spendguard_leases WHERE id IN (SELECT id FROM spendguard_leases WHERE forget_at <= ? LIMIT ?)'),

@@ -22,12 +22,16 @@ export const EXPIRY_FACTOR = 10;
 
 /** One instance-period as this guard holds it. */
 export interface Slice {
+  /** Its id in the store: a fresh one for each slice started afresh, so totals under an id only grow. */
+  id: string;
   ref: InstanceRef;
   rule: Rule;
-  /** What the store holds for this guard (micro-units; always 0 on an instance without a hard limit). */
+  /** What the store granted at the last step (micro-units; always 0 on an instance without a hard limit). */
   granted: number;
-  /** Admitted since the last step that recorded it: to be recorded as used. */
+  /** Everything admitted under this id (it never decreases: steps send it whole, so a resent one counts once). */
   spent: number;
+  /** `spent` as of the last step the store answered: recorded there, and the point `granted` counts from. */
+  base: number;
   /** Spent on since the last periodic settlement: an idle slice is given back. */
   active: boolean;
   /** The totals after the last step that included this instance. */
@@ -54,6 +58,7 @@ export class LeasedAllowances {
   private retired: Slice[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
   private settling: Promise<void> | undefined;
+  private slicesStarted = 0;
 
   constructor(
     private readonly host: LeaseHost,
@@ -73,7 +78,7 @@ export class LeasedAllowances {
       const ref = refs[i] as InstanceRef;
       if (!ref.hard) continue;
       const slice = this.slices.get(ref.name);
-      if (slice === undefined || slice.busy !== undefined || slice.ref.period !== ref.period || slice.granted - slice.spent < amount) {
+      if (slice === undefined || slice.busy !== undefined || slice.ref.period !== ref.period || this.roomOf(slice) < amount) {
         return false;
       }
     }
@@ -96,7 +101,7 @@ export class LeasedAllowances {
         await Promise.all(busy);
         continue;
       }
-      const short = slices.filter((s) => s.ref.hard && s.granted - s.spent < amount);
+      const short = slices.filter((s) => s.ref.hard && this.roomOf(s) < amount);
       if (short.length === 0) {
         for (const s of slices) this.debit(s, amount);
         this.startTimer();
@@ -106,7 +111,7 @@ export class LeasedAllowances {
         short.map((s) => ({ slice: s, want: Math.max(this.sizeOf(s), amount), min: amount })),
         true,
       );
-      const refused = short.find((s) => s.granted - s.spent < amount);
+      const refused = short.find((s) => this.roomOf(s) < amount);
       if (refused) {
         const t = refused.totals;
         return {
@@ -124,7 +129,17 @@ export class LeasedAllowances {
     const t = slice.totals;
     const limit = t ? t.limit : (slice.ref.limit ?? 0);
     const free = t ? Math.max(0, t.limit - t.used - t.reserved) : limit;
-    return slice.ref.hard ? free + Math.max(0, slice.granted - slice.spent) : Math.max(0, free - slice.spent);
+    return slice.ref.hard ? free + Math.max(0, this.roomOf(slice)) : Math.max(0, free - (slice.spent - slice.base));
+  }
+
+  /** What a slice can still admit. */
+  private roomOf(s: Slice): number {
+    return s.granted - (s.spent - s.base);
+  }
+
+  /** Nothing held and nothing left to record: the slice can be forgotten here. */
+  private settled(s: Slice): boolean {
+    return s.granted === 0 && s.spent === s.base;
   }
 
   /** The slice of each instance of a call, for `remaining`. */
@@ -135,7 +150,7 @@ export class LeasedAllowances {
   /** What this guard could still admit on `ref` beside what the store shows free (its unspent slice). */
   heldFor(ref: InstanceRef): number {
     const s = this.slices.get(ref.name);
-    return s && s.ref.period === ref.period ? Math.max(0, s.granted - s.spent) : 0;
+    return s && s.ref.period === ref.period ? Math.max(0, this.roomOf(s)) : 0;
   }
 
   /** Gives back this guard's slices on `refs` (before a store call that was refused retries). */
@@ -173,8 +188,8 @@ export class LeasedAllowances {
     let givesBack = false;
     for (const s of [...this.retired, ...this.slices.values()]) {
       if (s.busy) continue;
-      if (s.spent === 0 && s.granted === 0) continue;
-      const keep = final || this.retired.includes(s) || !s.active ? 0 : s.granted - s.spent;
+      if (this.settled(s)) continue;
+      const keep = final || this.retired.includes(s) || !s.active ? 0 : Math.max(0, this.roomOf(s));
       if (keep === 0 && s.granted > 0) givesBack = true;
       items.push({ slice: s, want: keep, min: keep });
       if (s.active) wasActive.push(s);
@@ -188,14 +203,8 @@ export class LeasedAllowances {
       for (const s of wasActive) s.active = true; // not settled: still active at the next try
       throw err;
     }
-    this.retired = this.retired.filter((s) => s.spent > 0 || s.granted > 0);
-    for (const [name, s] of this.slices) if (s.spent === 0 && s.granted === 0 && !s.busy) this.slices.delete(name);
-  }
-
-  /** Pending work, for close(): true when some spend or slice is still not settled with the store. */
-  get unsettled(): boolean {
-    for (const s of [...this.retired, ...this.slices.values()]) if (s.spent > 0 || s.granted > 0) return true;
-    return false;
+    this.retired = this.retired.filter((s) => !this.settled(s));
+    for (const [name, s] of this.slices) if (this.settled(s) && !s.busy && !s.active) this.slices.delete(name);
   }
 
   stopTimer(): void {
@@ -212,11 +221,16 @@ export class LeasedAllowances {
     const sent = items.map((x) => x.slice.spent);
     const now = this.host.clock();
     const request = {
-      holder: this.holder,
       now,
       expireMs: this.settings.maxHoldMs * EXPIRY_FACTOR,
       items: items.map(
-        (x, i): LeaseItem => ({ ref: x.slice.ref, used: sent[i] as number, want: x.slice.ref.hard ? x.want : 0, min: x.min }),
+        (x, i): LeaseItem => ({
+          id: x.slice.id,
+          ref: x.slice.ref,
+          spent: sent[i] as number,
+          want: x.slice.ref.hard ? x.want : 0,
+          min: x.slice.ref.hard ? x.min : 0,
+        }),
       ),
     };
     let done: () => void = () => {};
@@ -230,13 +244,18 @@ export class LeasedAllowances {
       let events = NO_EVENTS;
       items.forEach((x, i) => {
         const s = x.slice;
-        s.spent -= sent[i] as number;
+        s.base = sent[i] as number;
         s.granted = outcome.slices[i] ?? 0;
         const t = outcome.totals[i] ?? null;
         s.totals = t;
         if (t) events = this.host.deriver.derive(s.rule, s.ref, t, now, events);
       });
       this.host.emitAll(events);
+    } catch (err) {
+      // The step may have run: a slice it could have given back or replaced is not counted on until a
+      // step is answered (the store holds it or charges it; what was spent is sent again, counted once).
+      for (const s of held) s.granted = s.spent - s.base;
+      throw err;
     } finally {
       for (const s of held) s.busy = undefined;
       done();
@@ -262,7 +281,7 @@ export class LeasedAllowances {
       return s;
     }
     if (s !== undefined) this.retired.push(s);
-    s = { ref, rule, granted: 0, spent: 0, active: false };
+    s = { id: `${this.holder}.${(this.slicesStarted++).toString(36)}`, ref, rule, granted: 0, spent: 0, base: 0, active: false };
     this.slices.set(ref.name, s);
     return s;
   }

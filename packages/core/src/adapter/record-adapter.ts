@@ -1,7 +1,7 @@
 // The charge / settle / set-limit algorithm, written once for every JavaScript adapter over the
 // synchronous Records interface. The Redis scripts mirror it in Lua; the conformance suite holds both.
 import { addToDay } from './day-total.js';
-import { grantFor, leaseId } from './lease-grant.js';
+import { grantFor } from './lease-grant.js';
 import type { PeriodRecord, Records, ReservationRecord } from './records.js';
 import type {
   AdapterCapabilities,
@@ -81,8 +81,8 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     }
     for (let id = records.nextDueLease(now); id !== undefined; id = records.nextDueLease(now)) {
       const l = records.lease(id);
-      // A renewed lease leaves its older deadline behind: only a held one whose time is up is charged.
-      if (l?.state !== 'held' || l.expiresAt > now) continue;
+      // A renewed lease leaves its older deadline behind: only one still holding past its time is charged.
+      if (!l || l.amount === 0 || l.expiresAt > now) continue;
       const rec = records.totals(l.ref.name, l.ref.period);
       if (rec) {
         // Its holder is presumed dead: the slice is charged in full. The level seen so far stays in
@@ -94,7 +94,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
         addToDay(rec, l.ref.day, l.amount);
         records.writeTotals(l.ref.name, l.ref.period, rec, forgetAtOf(l.ref));
       }
-      records.saveLease(id, { ...l, state: 'expired' }, l.expiresAt + retentionMs);
+      records.saveLease(id, { ...l, amount: 0, recorded: l.recorded + l.amount }, l.expiresAt + retentionMs);
     }
     if (now >= nextSweep) {
       const deleted = records.forgetDue(now, FORGET_BATCH);
@@ -266,25 +266,25 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       const item = req.items[i] as LeaseRequest['items'][number];
       const ref = item.ref;
       const limit = limitOf(ref);
-      const id = leaseId(req.holder, ref);
-      const held = records.lease(id);
-      if (limit === null) {
-        if (held) records.deleteLease(id);
-        slices[i] = 0;
-        totals[i] = null;
-        continue;
-      }
-      let given = 0;
-      let used = item.used;
-      if (held?.state === 'held') given = held.amount;
-      else if (held?.state === 'expired') used = Math.max(0, used - held.amount); // charged in full already
+      slices[i] = 0;
+      totals[i] = null;
+      if (limit === null) continue; // like a charge: an instance without any limit is skipped
+      const held = records.lease(item.id);
+      const given = held ? held.amount : 0;
+      const recorded = held ? held.recorded : 0;
+      const used = Math.max(0, item.spent - recorded);
       const rec = records.totals(ref.name, ref.period);
       const free = limit - ((rec ? rec.used : 0) + used) - ((rec ? rec.reserved : 0) - given);
       const slice = ref.hard ? grantFor(item.want, item.min, free) : 0;
       totals[i] = add(ref, limit, rec, used, slice - given, slice - given);
       slices[i] = slice;
-      if (slice > 0) records.saveLease(id, { amount: slice, ref, expiresAt: req.now + req.expireMs, state: 'held' }, 0);
-      else if (held) records.deleteLease(id);
+      // Kept while it holds; then as long as a step sent again could still arrive (the retention).
+      const forgetAt = slice > 0 ? 0 : req.now + retentionMs;
+      records.saveLease(
+        item.id,
+        { amount: slice, recorded: Math.max(recorded, item.spent), ref, expiresAt: req.now + req.expireMs },
+        forgetAt,
+      );
     }
     return { slices, totals };
   }

@@ -34,14 +34,15 @@ export interface ReservationRecord {
   commit?: { spendId: string; actual: number; expired: boolean };
 }
 
-/** A holder's leased slice of one instance-period. */
+/** A holder's leased slice of one instance-period, by the slice's id. */
 export interface LeaseRecord {
+  /** Held now (counted in reserved and leased); 0 when given back or charged. */
   amount: number;
+  /** Recorded as used for this slice so far: its holder's cumulative spend, or more once charged in full. */
+  recorded: number;
   ref: InstanceRef;
-  /** When the slice is charged in full unless renewed. */
+  /** When a held amount is charged in full unless renewed. */
   expiresAt: number;
-  /** held: counts in reserved and leased; expired: charged in full (kept so that its holder's late report counts once). */
-  state: 'held' | 'expired';
 }
 
 export interface RememberedKey {
@@ -81,10 +82,9 @@ export interface Records {
   nextDueReservation(now: number): string | undefined;
 
   lease(id: string): LeaseRecord | undefined;
-  /** Inserts or replaces a lease; a held one is due at its `expiresAt`. */
+  /** Inserts or replaces a lease; one that holds an amount is due at its `expiresAt`. */
   saveLease(id: string, record: LeaseRecord, forgetAt: number): void;
-  deleteLease(id: string): void;
-  /** The id of a held lease whose time is up (earliest first), or undefined; like nextDueReservation. */
+  /** The id of a lease holding an amount whose time is up (earliest first), or undefined; like nextDueReservation. */
   nextDueLease(now: number): string | undefined;
 
   rememberedKey(key: string, now: number): RememberedKey | undefined;

@@ -138,15 +138,21 @@ export type SettleOutcome =
       totals: Array<InstanceTotals | null>;
     };
 
-/** One instance's part in a lease step. */
+/** One slice's part in a lease step. */
 export interface LeaseItem {
+  /**
+   * The slice's id, chosen by the holder (a guard) and unique to it: one holder's slice of one
+   * instance-period. A holder starts a new id whenever it starts a slice afresh.
+   */
+  id: string;
   ref: InstanceRef;
   /**
-   * Spent since the holder's last step on this instance: recorded as used without a limit check (it
-   * was admitted out of the holder's slice, or the instance has no hard limit). When the holder's
-   * slice had expired (and was charged in full), only what exceeds that slice is recorded.
+   * Everything the holder has spent under this id, in total (it never decreases). The step records as
+   * used, without a limit check, what exceeds what it already recorded for the id, so a step that is
+   * sent again (its answer was lost) counts nothing twice. A slice charged in full at expiry counts as
+   * recorded.
    */
-  used: number;
+  spent: number;
   /**
    * The slice the holder asks to hold after the step (hard instances only; 0 = hold none). The step
    * grants `want` when at least 2 × want is free, else half of what is free, but never less than
@@ -158,15 +164,13 @@ export interface LeaseItem {
 }
 
 /**
- * A lease step: for each item, the holder's previous slice on the instance-period is given back, what
- * it spent is recorded, and a new slice is granted out of what is free (used + reserved + leased never
- * passes a hard limit). Slices count in `reserved` (and `leased`) like holds. Any slice, of any holder,
- * that was not renewed within its `expireMs` is charged in full by the next writing step: its holder is
- * presumed dead, so the store over-counts by at most its unused part and never under-counts.
+ * A lease step: for each item, the slice the store holds under its id is given back, what the holder
+ * spent beyond what was recorded is recorded, and a new slice is granted out of what is free (used +
+ * reserved + leased never passes a hard limit). Slices count in `reserved` (and `leased`) like holds.
+ * A slice not renewed within `expireMs` is charged in full by the next writing step of any kind: its
+ * holder is presumed dead, so the store over-counts by at most its unused part and never under-counts.
  */
 export interface LeaseRequest {
-  /** The holder (one guard): it has at most one slice per instance-period. */
-  holder: string;
   items: readonly LeaseItem[];
   now: number;
   /** A slice not renewed within this long (ms) expires and is charged in full. */

@@ -4,7 +4,7 @@
 // only out of the slices held.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { StorageAdapter } from '../adapter/spi.js';
+import type { InstanceRef, StorageAdapter } from '../adapter/spi.js';
 import { isSpendGuardError } from '../errors.js';
 import type { AlertEvent } from '../events.js';
 import { createSpendGuard, type SpendGuard, type SpendGuardOptions } from '../guard.js';
@@ -216,6 +216,47 @@ export function leasesSuite(options: ConformanceOptions): void {
         reserved: micros(4),
         leased: 0,
       });
+    });
+
+    it('a lease step sent again counts nothing twice: what a slice spent is sent whole', { timeout }, async () => {
+      const budgets = [{ id: 'm', limit: 100 }];
+      const f = await fixture(options, budgets);
+      const lease = f.store.lease?.bind(f.store);
+      if (!lease) throw new Error('the adapter has no lease step');
+      const ref: InstanceRef = {
+        name: 'm',
+        rule: 'm',
+        period: '2026-11',
+        day: '2026-11-10',
+        periodEnd: Date.parse('2026-12-01T00:00:00Z'),
+        limit: micros(100),
+        limitKeys: ['m'],
+        hard: true,
+      };
+      const step = (spent: number, want: number) =>
+        lease({ now: f.clock.now(), expireMs: 60_000, items: [{ id: 'h.0', ref, spent: micros(spent), want: micros(want), min: 0 }] });
+      expect((await step(0, 10)).slices).toEqual([micros(10)]);
+      const first = await step(3, 10); // records 3, renews the slice
+      const again = await step(3, 10); // the same step once more (its answer was lost): records nothing
+      expect(first.slices).toEqual([micros(10)]);
+      expect(again.totals[0]).toMatchObject({ used: micros(3), usedBefore: micros(3), reserved: micros(10), leased: micros(10) });
+      const back = await step(4, 0); // one more spent, the slice given back
+      expect(back).toMatchObject({ slices: [0], totals: [{ used: micros(4), reserved: 0 }] });
+      const s = await f.guard.status('m');
+      expect({ used: micros(s.used), leased: s.leased, reserved: s.reserved }).toEqual({ used: micros(4), leased: 0, reserved: 0 });
+      // Slices shrink near the limit: at most half of what is free, at least the call's amount.
+      const near = await lease({
+        now: f.clock.now(),
+        expireMs: 60_000,
+        items: [{ id: 'h.1', ref, spent: micros(90), want: micros(10), min: micros(1) }],
+      });
+      expect(near.slices).toEqual([micros(3)]); // 6 free: half of it
+      const exact = await lease({
+        now: f.clock.now(),
+        expireMs: 60_000,
+        items: [{ id: 'h.2', ref, spent: 0, want: micros(5), min: micros(5) }],
+      });
+      expect(exact.slices).toEqual([0]); // 3 free beside the other slice: less than the 5 asked for
     });
 
     it('charges a slice in full when its holder stops settling, and its crossing alerts once', { timeout }, async () => {
