@@ -362,7 +362,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   private async settleLeases(): Promise<void> {
     const leases = this.leases as LeasedAllowances;
     try {
-      await leases.settle(true);
+      await leases.settleFinal();
     } catch (err) {
       process.emitWarning(
         `spendguard: close() could not settle this guard's leased slices (${err instanceof Error ? err.message : String(err)}); the store charges each in full when it expires, so nothing admitted goes unrecorded.`,

@@ -3,7 +3,7 @@
 // spent, gives back idle slices, renews the others) at least every maxHoldMs, when a slice cannot cover
 // a call, and on close. Every store step is one `lease` step; events come from its before/after totals.
 import type { InstanceRef, InstanceTotals, LeaseItem, StorageAdapter } from './adapter/spi.js';
-import { isStoreFailure } from './error-factories.js';
+import { closedGuard, isStoreFailure } from './error-factories.js';
 import type { EventDeriver } from './event-derivation.js';
 import { NO_EVENTS } from './event-derivation.js';
 import type { GuardEvent } from './events.js';
@@ -59,6 +59,8 @@ export class LeasedAllowances {
   private timer: ReturnType<typeof setInterval> | undefined;
   private settling: Promise<void> | undefined;
   private slicesStarted = 0;
+  /** Set by settleFinal: admissions stop, so that the last settlement records everything admitted. */
+  private closing = false;
 
   constructor(
     private readonly host: LeaseHost,
@@ -72,6 +74,7 @@ export class LeasedAllowances {
    * false when some slice cannot cover it now (the caller then goes through `cover`).
    */
   tryAdmit(resolved: Resolved, amount: number): boolean {
+    if (this.closing) return false;
     const { refs, rules } = resolved;
     const n = refs.length;
     for (let i = 0; i < n; i++) {
@@ -101,6 +104,7 @@ export class LeasedAllowances {
         await Promise.all(busy);
         continue;
       }
+      if (this.closing) throw closedGuard();
       const short = slices.filter((s) => s.ref.hard && this.roomOf(s) < amount);
       if (short.length === 0) {
         for (const s of slices) this.debit(s, amount);
@@ -171,18 +175,26 @@ export class LeasedAllowances {
    * keeps exactly what it has left (so admissions go on while the step is in flight); an idle one, or
    * one of an ended period, is given back.
    */
-  settle(final = false): Promise<void> {
-    this.settling ??= this.settleAll(final).finally(() => {
+  settle(): Promise<void> {
+    this.settling ??= this.settleAll(false).finally(() => {
       this.settling = undefined;
     });
     return this.settling;
   }
 
+  /**
+   * The last settlement (close): nothing is admitted any more; every slice is given back once the steps
+   * in flight are done, and what they admitted is recorded.
+   */
+  async settleFinal(): Promise<void> {
+    this.closing = true;
+    this.stopTimer();
+    await this.settling?.catch(() => {});
+    for (const s of this.slices.values()) if (s.busy) await s.busy;
+    await this.settleAll(true);
+  }
+
   private async settleAll(final: boolean): Promise<void> {
-    if (final) {
-      this.stopTimer();
-      for (const s of this.slices.values()) if (s.busy) await s.busy.catch(() => {});
-    }
     const items: Array<{ slice: Slice; want: number; min: number }> = [];
     const wasActive: Slice[] = [];
     let givesBack = false;

@@ -177,6 +177,24 @@ export function leasesSuite(options: ConformanceOptions): void {
       expect(micros((await f.guard.status('monthly')).used)).toBe(micros(1));
     });
 
+    it('spends racing close() are either refused or recorded: nothing admitted is left out', { timeout }, async () => {
+      const budgets = [{ id: 'monthly', limit: 100 }];
+      const f = await fixture(options, budgets);
+      const [guard] = leased(f, budgets, 1, { fraction: 0.001, maxHoldMs: 600_000 }) as [SpendGuard];
+      // Slices of 0.1: most of these calls wait for a lease step when close() begins.
+      const calls = Array.from({ length: 60 }, (_, i) =>
+        guard.spend({}, 0.03 + (i % 5) * 0.01).then(
+          (r) => (r.allowed ? micros(0.03 + (i % 5) * 0.01) : 0),
+          () => 0,
+        ),
+      );
+      const closing = guard.close();
+      const admitted = (await Promise.all(calls)).reduce((a, b) => a + b, 0);
+      await closing;
+      const s = await f.guard.status('monthly');
+      expect({ used: micros(s.used), leased: s.leased }).toEqual({ used: admitted, leased: 0 });
+    });
+
     it('counts soft budgets at settlement, and spends in the period they were admitted in', { timeout }, async () => {
       const budgets: BudgetDefinition[] = [
         { id: 'monthly', limit: 100 },
