@@ -1,29 +1,25 @@
-// A process that exits with journalled spends not yet in the store loses them: say so on stderr,
-// with the amounts, instead of dropping them silently. (An exit handler can only do synchronous work.)
+// A process that exits with spends not yet in the store (journalled offline, or admitted out of leased
+// slices) loses them: say so on stderr, with the amounts, instead of dropping them silently. (An exit
+// handler can only do synchronous work.)
 import { writeSync } from 'node:fs';
 
 export interface PendingSource {
-  /** How many calls and how much money (currency units) wait to be written. */
-  pending(): { calls: number; amount: number };
+  /** What waits to be written, as one sentence for stderr, or undefined when nothing does. */
+  pendingAtExit(): string | undefined;
 }
 
 const sources = new Set<PendingSource>();
 let installed = false;
 
 function onExit(): void {
-  let calls = 0;
-  let amount = 0;
+  const lines: string[] = [];
   for (const s of sources) {
-    const p = s.pending();
-    calls += p.calls;
-    amount += p.amount;
+    const line = s.pendingAtExit();
+    if (line !== undefined) lines.push(`spendguard: ${line}\n`);
   }
-  if (calls === 0) return;
+  if (lines.length === 0) return;
   try {
-    writeSync(
-      2,
-      `spendguard: the process exits with ${calls} journalled call(s) (${amount} in all) not written to the budget store. Call guard.close() before exiting; it rejects with error.unflushed when the store cannot take them.\n`,
-    );
+    writeSync(2, lines.join(''));
   } catch {
     // stderr is gone: nothing more can be done at exit
   }

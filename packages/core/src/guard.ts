@@ -163,7 +163,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     amount: number,
   ): Promise<SpendResult> {
     const micros = request.amount;
-    if (!leases.tryAdmit(resolved, micros)) {
+    if (!leases.tryAdmit(resolved, micros, request.now)) {
       let cover: Cover;
       try {
         cover = await leases.cover(resolved, micros);
@@ -335,7 +335,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
 
   private async shutDown(): Promise<void> {
     if (this.closed) return;
-    if (this.leases) await this.settleLeases();
+    if (this.leases) await this.settleLeases(this.leases);
     let handedOver: unknown;
     if (this.journal && this.journal.journal.entries.length > 0) {
       try {
@@ -356,20 +356,20 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   }
 
   /**
-   * Records what the slices admitted and gives them back. If the store cannot be reached, the slices
-   * stay in the store and are charged in full when they expire: nothing admitted goes unrecorded.
+   * Records what the slices admitted and gives them back. If the store cannot be reached, close()
+   * rejects with STORE_UNAVAILABLE saying what is not recorded, and may be retried; the guard admits
+   * nothing more out of its slices meanwhile.
    */
-  private async settleLeases(): Promise<void> {
-    const leases = this.leases as LeasedAllowances;
+  private async settleLeases(leases: LeasedAllowances): Promise<void> {
     try {
       await leases.settleFinal();
     } catch (err) {
-      process.emitWarning(
-        `spendguard: close() could not settle this guard's leased slices (${err instanceof Error ? err.message : String(err)}); the store charges each in full when it expires, so nothing admitted goes unrecorded.`,
-        { code: 'SPENDGUARD_LEASE_UNSETTLED' },
+      const what = leases.unrecorded() ?? 'the slices it holds (charged in full when they expire)';
+      throw new SpendGuardError(
+        'STORE_UNAVAILABLE',
+        `close() could not settle this guard's leased slices (${err instanceof Error ? err.message : String(err)}): not recorded yet: ${what}. Retry close() when the store is back.`,
+        { cause: err },
       );
-    } finally {
-      leases.stopTimer();
     }
   }
 

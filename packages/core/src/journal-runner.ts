@@ -147,11 +147,12 @@ export class JournalRunner {
     unwatchAtExit(this);
   }
 
-  pending(): { calls: number; amount: number } {
+  pendingAtExit(): string | undefined {
     const entries = this.journal.entries;
+    if (entries.length === 0) return undefined;
     let amount = 0;
     for (const e of entries) if (e.kind !== 'release') amount += e.amount;
-    return { calls: entries.length, amount: fromMicros(amount) };
+    return `the process exits with ${entries.length} journalled call(s) (${fromMicros(amount)} in all) not written to the budget store. Call guard.close() before exiting; it rejects with error.unflushed when the store cannot take them.`;
   }
 
   private replayed({ entry, outcome }: ReplayOutcome): void {

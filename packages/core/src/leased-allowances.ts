@@ -7,6 +7,8 @@ import { closedGuard, isStoreFailure } from './error-factories.js';
 import type { EventDeriver } from './event-derivation.js';
 import { NO_EVENTS } from './event-derivation.js';
 import type { GuardEvent } from './events.js';
+import { unwatchAtExit, watchAtExit } from './exit-warning.js';
+import { fromMicros } from './money.js';
 import type { Resolved } from './resolver.js';
 import type { Rule } from './rules.js';
 
@@ -20,24 +22,27 @@ export interface LeaseSettings {
 /** How much longer than maxHoldMs the store waits before it presumes a holder dead. */
 export const EXPIRY_FACTOR = 10;
 
-/** One instance-period as this guard holds it. */
+/** One instance-period (and day) as this guard holds it. */
 export interface Slice {
   /** Its id in the store: a fresh one for each slice started afresh, so totals under an id only grow. */
   id: string;
   ref: InstanceRef;
   rule: Rule;
-  /** What the store granted at the last step (micro-units; always 0 on an instance without a hard limit). */
+  /** What the store granted at the last step applied (micro-units; always 0 on an instance without a hard limit). */
   granted: number;
   /** Everything admitted under this id (it never decreases: steps send it whole, so a resent one counts once). */
   spent: number;
-  /** `spent` as of the last step the store answered: recorded there, and the point `granted` counts from. */
+  /** `spent` as of the last step applied: recorded there, and the point `granted` counts from. */
   base: number;
   /** Spent on since the last periodic settlement: an idle slice is given back. */
   active: boolean;
-  /** The totals after the last step that included this instance. */
+  /** The totals after the last step applied. */
   totals?: InstanceTotals | null;
   /** A step that gives back or replaces the slice is in flight: admissions on it wait for it. */
   busy?: Promise<void> | undefined;
+  /** Steps sent for this slice, and the latest one applied: an older answer arriving later is ignored. */
+  sent: number;
+  applied: number;
 }
 
 export interface LeaseHost {
@@ -51,13 +56,21 @@ export interface LeaseHost {
 /** The outcome of covering a call: admitted out of the slices, or refused at one instance. */
 export type Cover = { ok: true } | { ok: false; at: number; reason: 'limit_exceeded' | 'no_budget'; remaining: number };
 
+interface StepItem {
+  slice: Slice;
+  want: number;
+  min: number;
+}
+
 export class LeasedAllowances {
   /** The current slice of each instance, by instance name. */
   private readonly slices = new Map<string, Slice>();
-  /** Slices of periods that have ended: settled (and given back) by the next step. */
+  /** Slices of ended periods or days: settled (and given back) by the next settlement. */
   private retired: Slice[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
   private settling: Promise<void> | undefined;
+  /** When the last periodic settlement began: a busy event loop whose timer is late settles from the hot path. */
+  private lastSettle = Number.NEGATIVE_INFINITY;
   private slicesStarted = 0;
   /** Set by settleFinal: admissions stop, so that the last settlement records everything admitted. */
   private closing = false;
@@ -65,7 +78,7 @@ export class LeasedAllowances {
   constructor(
     private readonly host: LeaseHost,
     private readonly settings: LeaseSettings,
-    /** This guard's name in the store: one slice per holder and instance-period. */
+    /** This guard's name in the store: slice ids start with it. */
     private readonly holder: string,
   ) {}
 
@@ -73,7 +86,7 @@ export class LeasedAllowances {
    * Admits `amount` on every instance of the call out of this guard's slices, synchronously, or returns
    * false when some slice cannot cover it now (the caller then goes through `cover`).
    */
-  tryAdmit(resolved: Resolved, amount: number): boolean {
+  tryAdmit(resolved: Resolved, amount: number, now: number): boolean {
     if (this.closing) return false;
     const { refs, rules } = resolved;
     const n = refs.length;
@@ -81,19 +94,17 @@ export class LeasedAllowances {
       const ref = refs[i] as InstanceRef;
       if (!ref.hard) continue;
       const slice = this.slices.get(ref.name);
-      if (slice === undefined || slice.busy !== undefined || slice.ref.period !== ref.period || this.roomOf(slice) < amount) {
-        return false;
-      }
+      if (slice === undefined || slice.busy !== undefined || slice.ref !== ref || this.roomOf(slice) < amount) return false;
     }
     for (let i = 0; i < n; i++) this.debit(this.sliceOf(refs[i] as InstanceRef, rules[i] as Rule), amount);
-    this.startTimer();
+    this.keepSettling(now);
     return true;
   }
 
   /**
    * Admits `amount` after renewing the slices that cannot cover it, one step at a time per slice.
-   * Refuses only when a step that gave back this guard's own slice and asked for exactly the amount
-   * got nothing: what is free beside other guards' slices cannot cover the call.
+   * Refuses only when a step that gave back this guard's own slice and asked for at least the amount
+   * was granted less: what is free beside other guards' slices cannot cover the call.
    */
   async cover(resolved: Resolved, amount: number): Promise<Cover> {
     const { refs, rules } = resolved;
@@ -108,21 +119,20 @@ export class LeasedAllowances {
       const short = slices.filter((s) => s.ref.hard && this.roomOf(s) < amount);
       if (short.length === 0) {
         for (const s of slices) this.debit(s, amount);
-        this.startTimer();
+        this.keepSettling(this.host.clock());
         return { ok: true };
       }
-      await this.step(
-        short.map((s) => ({ slice: s, want: Math.max(this.sizeOf(s), amount), min: amount })),
-        true,
-      );
-      const refused = short.find((s) => this.roomOf(s) < amount);
-      if (refused) {
-        const t = refused.totals;
+      const items = short.map((s) => ({ slice: s, want: Math.max(this.sizeOf(s), amount), min: amount }));
+      const granted = await this.step(items, true);
+      // Decided by what the step granted: a spend admitted meanwhile may already have used some of it.
+      const refused = short.findIndex((_, i) => (granted[i] ?? 0) < amount);
+      if (refused >= 0) {
+        const slice = short[refused] as Slice;
         return {
           ok: false,
-          at: slices.indexOf(refused),
-          reason: t ? 'limit_exceeded' : 'no_budget',
-          remaining: this.remainingOf(refused),
+          at: slices.indexOf(slice),
+          reason: slice.totals ? 'limit_exceeded' : 'no_budget',
+          remaining: this.remainingOf(slice),
         };
       }
     }
@@ -131,19 +141,8 @@ export class LeasedAllowances {
   /** What is left for this guard on an instance: free in the store (as last seen) plus its own slice. */
   remainingOf(slice: Slice): number {
     const t = slice.totals;
-    const limit = t ? t.limit : (slice.ref.limit ?? 0);
-    const free = t ? Math.max(0, t.limit - t.used - t.reserved) : limit;
+    const free = t ? Math.max(0, t.limit - t.used - t.reserved) : (slice.ref.limit ?? 0);
     return slice.ref.hard ? free + Math.max(0, this.roomOf(slice)) : Math.max(0, free - (slice.spent - slice.base));
-  }
-
-  /** What a slice can still admit. */
-  private roomOf(s: Slice): number {
-    return s.granted - (s.spent - s.base);
-  }
-
-  /** Nothing held and nothing left to record: the slice can be forgotten here. */
-  private settled(s: Slice): boolean {
-    return s.granted === 0 && s.spent === s.base;
   }
 
   /** The slice of each instance of a call, for `remaining`. */
@@ -171,9 +170,9 @@ export class LeasedAllowances {
   }
 
   /**
-   * Records what was spent and renews or gives back every slice: runs every maxHoldMs. An active slice
-   * keeps exactly what it has left (so admissions go on while the step is in flight); an idle one, or
-   * one of an ended period, is given back.
+   * Records what was spent and renews or gives back every slice: every maxHoldMs. An active slice keeps
+   * exactly what it has left (so admissions go on while the step is in flight); an idle one, or one of
+   * an ended period or day, is given back.
    */
   settle(): Promise<void> {
     this.settling ??= this.settleAll(false).finally(() => {
@@ -184,7 +183,7 @@ export class LeasedAllowances {
 
   /**
    * The last settlement (close): nothing is admitted any more; every slice is given back once the steps
-   * in flight are done, and what they admitted is recorded.
+   * in flight are done, and what they admitted is recorded. May be retried after it failed.
    */
   async settleFinal(): Promise<void> {
     this.closing = true;
@@ -192,31 +191,25 @@ export class LeasedAllowances {
     await this.settling?.catch(() => {});
     for (const s of this.slices.values()) if (s.busy) await s.busy;
     await this.settleAll(true);
+    unwatchAtExit(this);
   }
 
-  private async settleAll(final: boolean): Promise<void> {
-    const items: Array<{ slice: Slice; want: number; min: number }> = [];
-    const wasActive: Slice[] = [];
-    let givesBack = false;
-    for (const s of [...this.retired, ...this.slices.values()]) {
-      if (s.busy) continue;
-      if (this.settled(s)) continue;
-      const keep = final || this.retired.includes(s) || !s.active ? 0 : Math.max(0, this.roomOf(s));
-      if (keep === 0 && s.granted > 0) givesBack = true;
-      items.push({ slice: s, want: keep, min: keep });
-      if (s.active) wasActive.push(s);
-      s.active = false;
+  /** Admitted spends not yet recorded in the store, or undefined when there are none. */
+  unrecorded(): string | undefined {
+    let hard = 0;
+    let soft = 0;
+    for (const s of this.all()) {
+      if (s.ref.hard) hard += s.spent - s.base;
+      else soft += s.spent - s.base;
     }
-    if (items.length === 0) return;
-    // A step that gives a slice back holds its admissions; one that only records lets them go on.
-    try {
-      await this.step(items, givesBack);
-    } catch (err) {
-      for (const s of wasActive) s.active = true; // not settled: still active at the next try
-      throw err;
-    }
-    this.retired = this.retired.filter((s) => !this.settled(s));
-    for (const [name, s] of this.slices) if (this.settled(s) && !s.busy && !s.active) this.slices.delete(name);
+    if (hard === 0 && soft === 0) return undefined;
+    return `${fromMicros(hard)} admitted on hard budgets (their slices are charged in full when they expire) and ${fromMicros(soft)} on soft budgets (recorded only by a settlement)`;
+  }
+
+  /** The exit warning: admitted spends this process did not record. */
+  pendingAtExit(): string | undefined {
+    const what = this.unrecorded();
+    return what && `the process exits with leased spends not recorded in the budget store: ${what}. Call guard.close() before exiting.`;
   }
 
   stopTimer(): void {
@@ -224,14 +217,42 @@ export class LeasedAllowances {
     this.timer = undefined;
   }
 
+  private async settleAll(final: boolean): Promise<void> {
+    this.lastSettle = this.host.clock();
+    const items: StepItem[] = [];
+    const wasActive: Slice[] = [];
+    let givesBack = false;
+    for (const s of this.all()) {
+      if (s.busy || this.settled(s)) continue;
+      const keep = final || this.retired.includes(s) || !s.active ? 0 : Math.max(0, this.roomOf(s));
+      if (keep === 0 && s.granted > 0) givesBack = true;
+      items.push({ slice: s, want: keep, min: keep });
+      if (s.active) wasActive.push(s);
+      s.active = false;
+    }
+    if (items.length > 0) {
+      // A step that gives a slice back holds its admissions; one that only records lets them go on.
+      try {
+        await this.step(items, givesBack);
+      } catch (err) {
+        for (const s of wasActive) s.active = true; // not settled: still active at the next try
+        throw err;
+      }
+    }
+    this.retired = this.retired.filter((s) => !this.settled(s));
+    for (const [name, s] of this.slices) if (this.settled(s) && !s.busy && !s.active) this.slices.delete(name);
+  }
+
   /**
-   * One lease step for `items`. With `hold`, the slices are busy until it ends: nothing is admitted out
-   * of a slice the step may give back. Without it, the step keeps each slice's unspent part (min = want =
-   * what is left at send time), so whatever is admitted meanwhile stays covered.
+   * One lease step for `items`; returns what it granted per item. With `hold`, the slices are busy until
+   * it ends: nothing is admitted out of a slice the step may give back. Without it, the step keeps each
+   * slice's unspent part (min = want = what is left at send time), so whatever is admitted meanwhile
+   * stays covered.
    */
-  private async step(items: Array<{ slice: Slice; want: number; min: number }>, hold: boolean): Promise<void> {
-    const sent = items.map((x) => x.slice.spent);
+  private async step(items: StepItem[], hold: boolean): Promise<number[]> {
     const now = this.host.clock();
+    const sent = items.map((x) => x.slice.spent);
+    const seqs = items.map((x) => ++x.slice.sent);
     const request = {
       now,
       expireMs: this.settings.maxHoldMs * EXPIRY_FACTOR,
@@ -256,13 +277,16 @@ export class LeasedAllowances {
       let events = NO_EVENTS;
       items.forEach((x, i) => {
         const s = x.slice;
+        const t = outcome.totals[i] ?? null;
+        if (t) events = this.host.deriver.derive(s.rule, s.ref, t, now, events);
+        if ((seqs[i] as number) < s.applied) return; // a later step was applied first
+        s.applied = seqs[i] as number;
         s.base = sent[i] as number;
         s.granted = outcome.slices[i] ?? 0;
-        const t = outcome.totals[i] ?? null;
         s.totals = t;
-        if (t) events = this.host.deriver.derive(s.rule, s.ref, t, now, events);
       });
       this.host.emitAll(events);
+      return outcome.slices;
     } catch (err) {
       // The step may have run: a slice it could have given back or replaced is not counted on until a
       // step is answered (the store holds it or charges it; what was spent is sent again, counted once).
@@ -272,6 +296,20 @@ export class LeasedAllowances {
       for (const s of held) s.busy = undefined;
       done();
     }
+  }
+
+  /** What a slice can still admit. */
+  private roomOf(s: Slice): number {
+    return s.granted - (s.spent - s.base);
+  }
+
+  /** Nothing held and nothing left to record: the slice can be forgotten here. */
+  private settled(s: Slice): boolean {
+    return s.granted === 0 && s.spent === s.base;
+  }
+
+  private all(): Slice[] {
+    return [...this.retired, ...this.slices.values()];
   }
 
   /** The slice size this guard asks for: `fraction` of the instance's limit as last seen. */
@@ -285,27 +323,53 @@ export class LeasedAllowances {
     s.active = true;
   }
 
-  /** The slice of an instance-period, made on first use; a slice of an ended period is retired. */
+  /**
+   * The slice of an instance as `ref` names it, made on first use. A slice of an ended period, or of
+   * an earlier day, is retired (settled in its own period and day) and a new one starts.
+   */
   private sliceOf(ref: InstanceRef, rule: Rule): Slice {
     let s = this.slices.get(ref.name);
-    if (s !== undefined && s.ref.period === ref.period) {
-      if (s.ref !== ref) s.ref = ref; // a new day: its spends count in the new day
+    if (s !== undefined && s.ref === ref) return s;
+    if (s !== undefined && s.ref.period === ref.period && s.ref.day === ref.day) {
+      s.ref = ref; // the same instance-period and day under a new ref object: the resolver rebuilt it
       return s;
     }
     if (s !== undefined) this.retired.push(s);
-    s = { id: `${this.holder}.${(this.slicesStarted++).toString(36)}`, ref, rule, granted: 0, spent: 0, base: 0, active: false };
+    s = {
+      id: `${this.holder}.${(this.slicesStarted++).toString(36)}`,
+      ref,
+      rule,
+      granted: 0,
+      spent: 0,
+      base: 0,
+      active: false,
+      sent: 0,
+      applied: 0,
+    };
     this.slices.set(ref.name, s);
     return s;
   }
 
-  private startTimer(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      // An unreachable store is retried at the next tick; the slices keep admitting meanwhile.
-      this.settle().catch((err: unknown) => {
-        if (!isStoreFailure(err)) this.host.reportError('lease', err);
-      });
-    }, this.settings.maxHoldMs);
-    this.timer.unref?.();
+  /**
+   * Settlement runs on an unref'd timer every maxHoldMs; a process whose event loop stays busy (spends
+   * awaited in a loop run no timers) settles from here once the timer is late, so that a live guard's
+   * slices never expire.
+   */
+  private keepSettling(now: number): void {
+    if (this.timer === undefined) {
+      watchAtExit(this);
+      this.lastSettle = now;
+      this.timer = setInterval(() => this.settleInBackground(), this.settings.maxHoldMs);
+      this.timer.unref?.();
+    } else if (now - this.lastSettle >= this.settings.maxHoldMs && this.settling === undefined) {
+      this.settleInBackground();
+    }
+  }
+
+  private settleInBackground(): void {
+    // An unreachable store is retried at the next tick; the slices keep admitting meanwhile.
+    this.settle().catch((err: unknown) => {
+      if (!isStoreFailure(err)) this.host.reportError('lease', err);
+    });
   }
 }

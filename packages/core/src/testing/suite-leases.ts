@@ -195,6 +195,68 @@ export function leasesSuite(options: ConformanceOptions): void {
       expect({ used: micros(s.used), leased: s.leased }).toEqual({ used: admitted, leased: 0 });
     });
 
+    it('decides a refusal by what its own step was granted, not by what a later spend left of it', { timeout }, async () => {
+      const budgets = [{ id: 'hard', limit: 1000 }];
+      const f = await fixture(options, budgets);
+      for (let depth = 0; depth < 6; depth++) {
+        const [guard] = leased(f, budgets, 1, { fraction: 0.001, maxHoldMs: 600_000 }) as [SpendGuard];
+        const big = guard.spend({}, 5); // its slice of 1 cannot cover it: one step asks for exactly 5
+        let gap: Promise<unknown> = Promise.resolve();
+        for (let i = 0; i < depth; i++) gap = gap.then(() => {});
+        const small = gap.then(() => guard.spend({}, 0.01)); // lands somewhere around that step
+        const [rb, rs] = await Promise.all([big, small]);
+        expect([depth, rb.allowed, rs.allowed]).toEqual([depth, true, true]);
+        await guard.close();
+      }
+    });
+
+    it('a live guard whose event loop runs no timers still settles every maxHoldMs: its slice never expires', { timeout }, async () => {
+      const budgets = [{ id: 'hard', limit: 100 }];
+      const f = await fixture(options, budgets);
+      const [guard] = leased(f, budgets, 1, { fraction: 0.5, maxHoldMs: 100 }) as [SpendGuard];
+      for (let i = 0; i < 40; i++) {
+        f.clock.advance(50); // 2 s of the guard's clock without one timer turn
+        expect((await guard.spend({}, 0.1)).allowed).toBe(true);
+      }
+      expect((await f.guard.spend({}, 0.01)).allowed).toBe(true); // a step of another guard
+      await guard.close();
+      expect(micros((await f.guard.status('hard')).used)).toBe(micros(4.01));
+    });
+
+    it('close() during an outage rejects, saying what is not recorded; retried once the store is back, it records all', {
+      timeout,
+    }, async () => {
+      const budgets: BudgetDefinition[] = [
+        { id: 'hard', limit: 10 },
+        { id: 'soft', limit: 10, enforce: 'soft' },
+      ];
+      const f = await fixture(options, budgets);
+      const sw = switchable(f.store);
+      const guard = createSpendGuard({ store: sw.adapter, budgets, clock: f.clock.now, lease: { fraction: 0.1, maxHoldMs: 600_000 } });
+      for (let i = 0; i < 4; i++) expect((await guard.spend({}, 0.2)).allowed).toBe(true);
+      sw.down();
+      const err = await guard.close().catch((e: unknown) => e);
+      expect(isSpendGuardError(err) && err.code).toBe('STORE_UNAVAILABLE');
+      expect(String((err as Error).message)).toContain('0.8 on soft budgets');
+      sw.up();
+      await guard.close();
+      const [hard, soft] = [await f.guard.status('hard'), await f.guard.status('soft')];
+      expect([micros(hard.used), micros(soft.used), hard.leased]).toEqual([micros(0.8), micros(0.8), 0]);
+    });
+
+    it("counts a day's leased spends in that day (pacing's todayUsed)", { timeout }, async () => {
+      const budgets: BudgetDefinition[] = [{ id: 'monthly', limit: 100, timezone: 'Europe/Berlin' }];
+      const f = await fixture(options, budgets);
+      f.clock.set('2026-11-10T20:00:00Z');
+      const [guard] = leased(f, budgets, 1) as [SpendGuard];
+      for (let i = 0; i < 5; i++) await guard.spend({}, 1);
+      f.clock.set('2026-11-10T23:30:00Z'); // 00:30 on the 11th in Berlin
+      await guard.spend({}, 0.5);
+      await guard.close();
+      const s = await f.guard.status('monthly');
+      expect([micros(s.used), micros(s.pacing.todayUsed)]).toEqual([micros(5.5), micros(0.5)]);
+    });
+
     it('counts soft budgets at settlement, and spends in the period they were admitted in', { timeout }, async () => {
       const budgets: BudgetDefinition[] = [
         { id: 'monthly', limit: 100 },
