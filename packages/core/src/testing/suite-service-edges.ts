@@ -171,7 +171,7 @@ export function serviceEdgesSuite(options: ConformanceOptions): void {
     });
 
     it('close() flushes the journal; when it cannot, it hands the unwritten entries over and never writes them', { timeout }, async () => {
-      const { guard, sw, store } = await setup(options, { onStoreError: 'allow', offlineAllowance: 10 });
+      const { guard, sw, store, clock } = await setup(options, { onStoreError: 'allow', offlineAllowance: 10 });
       sw.down();
       await guard.spend({ project: 'api' }, 2);
       await guard.spend({ project: 'x' }, 3);
@@ -190,20 +190,21 @@ export function serviceEdgesSuite(options: ConformanceOptions): void {
       expect(await codeOf(guard.spend({ project: 'api' }, 1))).toBe('INVALID_CONFIG'); // closed
       const other = options.connect ? await options.connect(store) : store;
       if (other !== store) onTestFinished(() => other.close());
-      const reader = createSpendGuard({ store: other, budgets: BUDGETS });
+      const reader = createSpendGuard({ store: other, budgets: BUDGETS, clock: clock.now });
       await new Promise((resolve) => setTimeout(resolve, 30));
       expect(await usedOf(reader, 'monthly')).toBe(0); // handed over: the caller records them, the guard does not
     });
 
     it('close() with a reachable store writes the journal first', { timeout }, async () => {
-      const { guard, sw, store } = await setup(options, { onStoreError: 'allow', offlineAllowance: 10 });
+      const { guard, sw, store, clock } = await setup(options, { onStoreError: 'allow', offlineAllowance: 10 });
       sw.down();
       await guard.spend({ project: 'api' }, 2);
       sw.up();
       const other = options.connect ? await options.connect(store) : store;
       if (other !== store) onTestFinished(() => other.close());
       await guard.close();
-      expect(await usedOf(createSpendGuard({ store: other, budgets: BUDGETS }), 'monthly')).toBe(2);
+      // The guard's manual clock: a reader on the real clock would look at another month.
+      expect(await usedOf(createSpendGuard({ store: other, budgets: BUDGETS, clock: clock.now }), 'monthly')).toBe(2);
     });
 
     it('an idempotency key counts once offline; bogus settles and calls racing close() are not journalled', { timeout }, async () => {
