@@ -20,6 +20,8 @@ export interface TotalRow {
   day: string;
   dayUsed: number;
   seenLimit: number | null;
+  /** Read so that a write can leave the forget-time index alone when the time did not change. */
+  forgetAt: number;
 }
 
 /** A row of spendguard_reservations. */
@@ -46,8 +48,14 @@ const SQL = {
     'INSERT INTO spendguard_limits (name, amount) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET amount = excluded.amount',
   ),
   total: row<Instance, TotalRow>(
-    `SELECT used, reserved, day, day_used AS dayUsed, seen_limit AS seenLimit
+    `SELECT used, reserved, day, day_used AS dayUsed, seen_limit AS seenLimit, forget_at AS forgetAt
     FROM spendguard_totals WHERE instance = ? AND period = ?`,
+  ),
+  // Setting forget_at, even to the value it had, rewrites its index entry: about a third of a spend's
+  // write cost. An existing row whose forget time stays the same is updated without it.
+  updateTotal: row<[used: number, reserved: number, day: string, dayUsed: number, seenLimit: number | null, ...Instance]>(
+    `UPDATE spendguard_totals SET used = ?, reserved = ?, day = ?, day_used = ?, seen_limit = ?
+    WHERE instance = ? AND period = ?`,
   ),
   writeTotal: row<[...Instance, used: number, reserved: number, day: string, dayUsed: number, seenLimit: number | null, forgetAt: number]>(
     `INSERT INTO spendguard_totals (instance, period, used, reserved, day, day_used, seen_limit, forget_at)
