@@ -17,10 +17,7 @@ function decodeRefs(json: string): InstanceRef[] {
  * `historyRetentionMs`: how long a ledger entry is kept after its spend, like the period totals it
  * went into (the record adapter forgets those by their period's end).
  */
-export function sqliteRecords(
-  q: Statements,
-  historyRetentionMs: number,
-): Records & { refresh(): void; reloadLimitsNextTime(): void } {
+export function sqliteRecords(q: Statements, historyRetentionMs: number): Records & { refresh(): void; reloadLimitsNextTime(): void } {
   let version = -1;
   let overrides = new Map<string, number>();
   const sweeps = [
