@@ -94,4 +94,8 @@ describe('groupCommit', () => {
     group.flush();
     expect(store.transactions).toEqual([['a', 'b']]);
   });
+
+  it('refuses a bound that would never take a step', () => {
+    expect(() => groupCommit(fakeStore().atomic, 0)).toThrow(RangeError);
+  });
 });

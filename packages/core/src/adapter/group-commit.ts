@@ -23,6 +23,8 @@ export interface GroupCommit {
  * `maxSteps` bounds how long one transaction holds the store's write lock.
  */
 export function groupCommit(atomic: Atomic, maxSteps: number): GroupCommit {
+  // A bound below 1 would never take a step off the queue.
+  if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new RangeError(`groupCommit needs an integer maxSteps ≥ 1; got ${maxSteps}.`);
   let queue: QueuedStep[] = [];
   let scheduled = false;
 
