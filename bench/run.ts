@@ -10,7 +10,7 @@ const onlyArg =
 const only = new Set((onlyArg ?? 'memory,sqlite,redis').split(','));
 
 const rows: Row[] = [];
-let fairness: FairnessReport | undefined;
+let fairness: FairnessReport[] = [];
 let perInstance: number | undefined;
 if (only.has('memory')) {
   rows.push(...(await memoryRows()));
@@ -35,18 +35,23 @@ const RATIOS = [
     of: 'memory: spend, 3 budgets',
     to: 'memory: rate-limiter-flexible RateLimiterMemory.consume (1 key)',
   },
-  {
-    label: 'sqlite spend / raw transaction ceiling',
-    of: 'sqlite: spend, 3 budgets (file, WAL, NORMAL)',
+  ...[1, 16, 64].map((n) => ({
+    label: `sqlite spend / raw transaction ceiling, ${n} in flight`,
+    of: `sqlite: spend, 3 budgets (file, WAL, NORMAL), ${n} in flight`,
     to: 'sqlite: raw better-sqlite3 3-row check-and-add transaction',
     target: '≥ 70 %',
-  },
+  })),
   {
-    label: 'sqlite 2 processes / 1 process',
-    of: 'sqlite: spend, 2 processes together for 7 s',
-    to: 'sqlite: spend, 1 process for 7 s',
-    target: '≥ 100 %',
+    label: 'sqlite spend, 64 in flight: group commit on / off',
+    of: 'sqlite: spend, 3 budgets (file, WAL, NORMAL), 64 in flight',
+    to: 'sqlite: spend, 64 in flight, group commit off (a transaction per call)',
   },
+  ...[1, 16].map((n) => ({
+    label: `sqlite 2 processes / 1 process, ${n} in flight each`,
+    of: `sqlite: spend, 2 processes together for 7 s, ${n} in flight each`,
+    to: `sqlite: spend, 1 process for 7 s, ${n} in flight`,
+    target: '≥ 100 %',
+  })),
   ...[1, 16, 64].flatMap((n) => [
     {
       label: `redis spend / raw Lua ceiling, ${n} in flight`,
@@ -68,9 +73,9 @@ console.log(printTable(rows, RATIOS));
 if (perInstance !== undefined) {
   console.log(`\nmemory adapter: ${Math.round(perInstance)} bytes of heap per idle budget instance (100 000 instances; target ≤ 1024)`);
 }
-if (fairness) {
-  const shares = fairness.shares.map((s) => `${(s * 100).toFixed(1)} %`).join(' / ');
+for (const f of fairness) {
+  const shares = f.shares.map((s) => `${(s * 100).toFixed(1)} %`).join(' / ');
   console.log(
-    `\nsqlite fairness, 2 processes for ${fairness.seconds} s: shares ${shares} (target each ≥ 33.3 %), slowest call ${fairness.slowestMs.toFixed(1)} ms (target < 100 ms), errors reaching a caller: ${fairness.errors} (target 0)`,
+    `\nsqlite fairness, 2 processes for ${f.seconds} s, ${f.inFlight} in flight each: shares ${shares} (target each ≥ 33.3 %), slowest call ${f.slowestMs.toFixed(1)} ms (target < 100 ms), errors reaching a caller: ${f.errors} (target 0)`,
   );
 }

@@ -1,7 +1,7 @@
 // The SQLite adapter's records: prepared statements on one connection, run inside the caller's
 // IMMEDIATE transaction. Run-time limits are cached per connection and reloaded when their version moves.
 import type { InstancePage, InstanceRef, LedgerEntry, PeriodRecord, Records, ReservationRecord } from '@spendguard/core/adapter';
-import type { Statements } from './statements.js';
+import type { Statements, TotalRow } from './statements.js';
 
 /** Refs as stored by schema 1 carried `id` and no `rule`; they still read. */
 function decodeRefs(json: string): InstanceRef[] {
@@ -17,7 +17,7 @@ function decodeRefs(json: string): InstanceRef[] {
  * `historyRetentionMs`: how long a ledger entry is kept after its spend, like the period totals it
  * went into (the record adapter forgets those by their period's end).
  */
-export function sqliteRecords(q: Statements, historyRetentionMs: number): Records & { refresh(): void } {
+export function sqliteRecords(q: Statements, historyRetentionMs: number): Records & { refresh(): void; reloadLimitsNextTime(): void } {
   let version = -1;
   let overrides = new Map<string, number>();
   const sweeps = [
@@ -40,9 +40,23 @@ export function sqliteRecords(q: Statements, historyRetentionMs: number): Record
   return {
     /** Run first in every transaction: the limits cache is per connection, the limits are shared. */
     refresh: fresh,
+    /** After a rollback: the cache may hold an override that was never committed. */
+    reloadLimitsNextTime() {
+      version = -1;
+    },
+    // The record handed back is the row read in this step, forget time included (see updateTotal).
     totals: (instance, period) => q.total.get(instance, period),
-    writeTotals(instance, period, r: PeriodRecord, forgetAt) {
-      q.writeTotal.run(instance, period, r.used, r.reserved, r.day, r.dayUsed, r.seenLimit, forgetAt, r.leased ?? 0, r.seenUsed ?? null);
+    writeTotals(instance, period, r: PeriodRecord & Partial<Pick<TotalRow, 'forgetAt'>>, forgetAt) {
+      const leased = r.leased ?? 0;
+      const seenUsed = r.seenUsed ?? null;
+      if (
+        r.forgetAt === forgetAt &&
+        q.updateTotal.run(r.used, r.reserved, r.day, r.dayUsed, r.seenLimit, leased, seenUsed, instance, period).changes === 1
+      ) {
+        return;
+      }
+      q.writeTotal.run(instance, period, r.used, r.reserved, r.day, r.dayUsed, r.seenLimit, forgetAt, leased, seenUsed);
+      r.forgetAt = forgetAt;
     },
     lastPeriod: (instance) => q.lastPeriod.get(instance),
     setLastPeriod(instance, rule, period, forgetAt) {

@@ -22,6 +22,8 @@ export interface TotalRow {
   seenLimit: number | null;
   leased: number;
   seenUsed: number | null;
+  /** Read so that a write can leave the forget-time index alone when the time did not change. */
+  forgetAt: number;
 }
 
 /** A row of spendguard_leases. */
@@ -56,8 +58,25 @@ const SQL = {
     'INSERT INTO spendguard_limits (name, amount) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET amount = excluded.amount',
   ),
   total: row<Instance, TotalRow>(
-    `SELECT used, reserved, day, day_used AS dayUsed, seen_limit AS seenLimit, leased, seen_used AS seenUsed
+    `SELECT used, reserved, day, day_used AS dayUsed, seen_limit AS seenLimit, leased, seen_used AS seenUsed, forget_at AS forgetAt
     FROM spendguard_totals WHERE instance = ? AND period = ?`,
+  ),
+  // Setting forget_at, even to the value it had, rewrites its index entry: about a third of a spend's
+  // write cost. An existing row whose forget time stays the same is updated without it.
+  updateTotal: row<
+    [
+      used: number,
+      reserved: number,
+      day: string,
+      dayUsed: number,
+      seenLimit: number | null,
+      leased: number,
+      seenUsed: number | null,
+      ...Instance,
+    ]
+  >(
+    `UPDATE spendguard_totals SET used = ?, reserved = ?, day = ?, day_used = ?, seen_limit = ?, leased = ?, seen_used = ?
+    WHERE instance = ? AND period = ?`,
   ),
   writeTotal: row<
     [

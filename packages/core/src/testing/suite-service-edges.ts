@@ -203,6 +203,7 @@ export function serviceEdgesSuite(options: ConformanceOptions): void {
       const other = options.connect ? await options.connect(store) : store;
       if (other !== store) onTestFinished(() => other.close());
       await guard.close();
+      // The guard's manual clock: a reader on the real clock would look at another month.
       expect(await usedOf(createSpendGuard({ store: other, budgets: BUDGETS, clock: clock.now }), 'monthly')).toBe(2);
     });
 

@@ -13,6 +13,42 @@ export const WORKLOAD_BUDGETS: BudgetDefinition[] = [
   { id: 'model', per: 'model', limit: { '*': 35 } },
 ];
 
+/** One budget that several processes drain together (leased slices must leave most of it usable). */
+export const DRAIN_BUDGETS: BudgetDefinition[] = [{ id: 'total', limit: 40 }];
+
+export interface DrainReport {
+  /** Micro-units admitted by this process. */
+  admitted: number;
+  /** ['alert', level] and ['transition', to] seen by this process. */
+  events: string[][];
+}
+
+/**
+ * `inFlight` loops each spend `amount` until `refusals` calls in a row were refused. Returns what was
+ * admitted and the events this process emitted.
+ */
+export async function drainWorkload(
+  guard: SpendGuard,
+  options: { amount: number; inFlight: number; refusals: number },
+): Promise<DrainReport> {
+  const events: string[][] = [];
+  guard.on('transition', (t) => events.push(['transition', t.to]));
+  guard.on('alert', (a) => events.push(['alert', a.level]));
+  let admitted = 0;
+  const micros = Math.round(options.amount * 1e6);
+  await Promise.all(
+    Array.from({ length: options.inFlight }, async () => {
+      for (let misses = 0; misses < options.refusals; ) {
+        if ((await guard.spend({}, options.amount)).allowed) {
+          admitted += micros;
+          misses = 0;
+        } else misses++;
+      }
+    }),
+  );
+  return { admitted, events };
+}
+
 export interface WorkloadReport {
   /** [project, model, micro-units] of every admitted spend and commit. */
   admitted: Array<[string, string, number]>;
