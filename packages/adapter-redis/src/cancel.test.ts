@@ -41,7 +41,11 @@ async function scripts() {
   const batch = (attempt: string, deadline: number, reqs: ChargeRequest[]) => {
     const ops = reqs.map((req) => ({ kind: 'charge' as const, req }));
     const encoded = encodeOps(ops, keysAt(0));
-    return call('batch', [keys.limits, keys.holds, session], [keys.prefix, attempt, deadline, 0, 86_400_000, 86_400_000, encoded.refs, encoded.ops, 0]);
+    return call(
+      'batch',
+      [keys.limits, keys.holds, session],
+      [keys.prefix, attempt, deadline, 0, 86_400_000, 86_400_000, encoded.refs, encoded.ops, 0],
+    );
   };
   const cancel = async (attempt: string, deadline: number, reqs: ChargeRequest[]) => {
     const ops = reqs.map((r) => ({ kind: 'charge' as const, callId: r.callId, amount: r.amount, reserve: false, refs: r.instances }));
