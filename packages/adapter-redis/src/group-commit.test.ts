@@ -47,7 +47,7 @@ function batchingCases(open: () => Promise<Redis | Cluster>) {
     expect(spy.sizes.length).toBeLessThanOrEqual(4);
     expect(Math.max(...spy.sizes)).toBeGreaterThanOrEqual(32);
     // Each spend saw the total its own step left: 998, 997, … 935, each once.
-    const remaining = results.map((r) => (r.allowed ? r.remaining.monthly : Number.NaN)).sort((a, b) => b - a);
+    const remaining = results.map((r) => (r.allowed ? (r.remaining.monthly ?? Number.NaN) : Number.NaN)).sort((a, b) => b - a);
     expect(remaining).toEqual(Array.from({ length: 64 }, (_, i) => 998 - i));
     expect(await used(guard)).toBe(65);
   });
