@@ -119,10 +119,19 @@ local function record_at(key)
   return rec
 end
 
-local ref_limits, ref_keys = {}, {}
+local ref_limits, ref_keys, ref_records = {}, {}, {}
 for i, ref in ipairs(refs) do
   ref_limits[i] = limit_of(ref) or false
   ref_keys[i] = key_totals(prefix, ref[1], ref[2])
+end
+-- The record of the ref at index i of the refs table.
+local function record_of(i)
+  local rec = ref_records[i]
+  if not rec then
+    rec = record_at(ref_keys[i])
+    ref_records[i] = rec
+  end
+  return rec
 end
 
 -- Frees every remaining due hold (a refusal must never come from an expired hold), through the records
@@ -149,14 +158,20 @@ local function purge_rest()
   redis.call('ZREMRANGEBYSCORE', holds_key, '-inf', now)
 end
 
+-- The reply, appended at k (inline: a function call per value costs more than the value).
 local out = { now, 1 }
-local function put(v) out[#out + 1] = v end
+local k = 2
 
 local function put_current(limit, rec, day)
-  if not limit then return put(0) end
+  if not limit then
+    k = k + 1
+    out[k] = 0
+    return
+  end
   local du = 0
   if rec.d == day then du = rec.du end
-  put(1); put(limit); put(limit); put(rec.u); put(rec.u); put(rec.r); put(du)
+  out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5], out[k + 6], out[k + 7] = 1, limit, limit, rec.u, rec.u, rec.r, du
+  k = k + 7
 end
 
 local function used_of(key)
@@ -165,7 +180,7 @@ local function used_of(key)
   return tonumber(redis.call('HGET', key, 'u')) or 0
 end
 
--- Adds used and reserved to one record and keeps the day sub-total, as lib.lua's add() does. The first
+-- Adds used and reserved to one record and keeps the day sub-total (record-adapter.ts's add). The first
 -- write to a period record moves the instance's last-period pointer and reports the period change.
 local function add(ref, rec, limit, used, reserved)
   local u, d, du = rec.u, rec.d, rec.du
@@ -200,9 +215,14 @@ local function add(ref, rec, limit, used, reserved)
   rec.u, rec.r, rec.d, rec.du, rec.sl = u + used, rec.r + reserved, d, du, limit
   local day_used = 0
   if d == ref[3] then day_used = du end
-  if prev_period then put(2) else put(1) end
-  put(limit); put(seen); put(u + used); put(u); put(rec.r); put(day_used)
-  if prev_period then put(prev_period); put(prev_used) end
+  out[k + 2], out[k + 3], out[k + 4], out[k + 5], out[k + 6], out[k + 7] = limit, seen, u + used, u, rec.r, day_used
+  if prev_period then
+    out[k + 1], out[k + 8], out[k + 9] = 2, prev_period, prev_used
+    k = k + 9
+  else
+    out[k + 1] = 1
+    k = k + 7
+  end
 end
 
 -- Idempotency keys seen or written in this batch: key name -> 'id|expiresAt' or false.
@@ -214,11 +234,11 @@ local changed = false
 -- The first ref that refuses (0-based index, missing 0/1), or nil.
 local function refusal(op, amount)
   for j = 9, #op do
-    local ref = refs[op[j]]
-    if ref[5] == '1' then
-      local limit = ref_limits[op[j]]
+    local i = op[j]
+    if refs[i][5] == '1' then
+      local limit = ref_limits[i]
       if not limit then return j - 9, 1 end
-      local rec = record_at(ref_keys[op[j]])
+      local rec = record_of(i)
       if rec.u + rec.r + amount > limit then return j - 9, 0 end
     end
   end
@@ -236,8 +256,9 @@ local function charge(op)
     end
     if seen then
       local sep = string.find(seen, '|', 1, true)
-      put(3); put(string.sub(seen, 1, sep - 1)); put(tonumber(string.sub(seen, sep + 1)) or 0)
-      for j = 9, #op do put_current(ref_limits[op[j]], record_at(ref_keys[op[j]]), refs[op[j]][3]) end
+      out[k + 1], out[k + 2], out[k + 3] = 3, string.sub(seen, 1, sep - 1), tonumber(string.sub(seen, sep + 1)) or 0
+      k = k + 3
+      for j = 9, #op do put_current(ref_limits[op[j]], record_of(op[j]), refs[op[j]][3]) end
       return '0'
     end
   end
@@ -249,30 +270,44 @@ local function charge(op)
       at, missing = refusal(op, amount)
     end
     if at then
-      put(0); put(at); put(missing)
-      for j = 9, #op do put_current(ref_limits[op[j]], record_at(ref_keys[op[j]]), refs[op[j]][3]) end
+      out[k + 1], out[k + 2], out[k + 3] = 0, at, missing
+      k = k + 3
+      for j = 9, #op do put_current(ref_limits[op[j]], record_of(op[j]), refs[op[j]][3]) end
       return '0'
     end
   end
   local used, held = amount, 0
   if reserve then used, held = 0, amount end
-  put(1)
+  k = k + 1
+  out[k] = 1
   local expires_at = 0
   if reserve then
     expires_at = now + op[6]
-    put(expires_at)
+    k = k + 1
+    out[k] = expires_at
   end
-  local mask, skipped, kept = {}, false, {}
+  local skipped = false
   for j = 9, #op do
-    local limit = ref_limits[op[j]]
+    local i = op[j]
+    local limit = ref_limits[i]
     if limit then
-      add(refs[op[j]], record_at(ref_keys[op[j]]), limit, used, held)
-      kept[#kept + 1] = refs[op[j]]
-      mask[#mask + 1] = '1'
+      add(refs[i], record_of(i), limit, used, held)
     else
-      put(0)
-      mask[#mask + 1] = '0'
+      k = k + 1
+      out[k] = 0
       skipped = true
+    end
+  end
+  local mask, kept = nil, {}
+  if skipped or reserve then
+    mask = {}
+    for j = 9, #op do
+      if ref_limits[op[j]] then
+        kept[#kept + 1] = refs[op[j]]
+        mask[#mask + 1] = '1'
+      else
+        mask[#mask + 1] = '0'
+      end
     end
   end
   if reserve then
@@ -295,11 +330,21 @@ end
 local function settle(op)
   local commit, id, amount, spend_id, rkey = op[2] == 1, op[3], op[4], op[5], ARGV[op[6]]
   local r = redis.call('HMGET', rkey, 'a', 'refs', 's', 'sid', 'act', 'exp', 'cx')
-  if r[7] == batch then put(2) return '0' end
-  if not r[3] then put(5) return '0' end
-  if r[3] == 'released' then put(6) return '0' end
-  if r[3] == 'committed' then
-    put(7); put(r[4]); put(tonumber(r[5])); put(tonumber(r[1])); put(tonumber(r[6]))
+  local status = nil
+  if r[7] == batch then
+    status = 2
+  elseif not r[3] then
+    status = 5
+  elseif r[3] == 'released' then
+    status = 6
+  elseif r[3] == 'committed' then
+    out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5] = 7, r[4], tonumber(r[5]), tonumber(r[1]), tonumber(r[6])
+    k = k + 5
+    return '0'
+  end
+  if status then
+    k = k + 1
+    out[k] = status
     return '0'
   end
   local reserved = tonumber(r[1])
@@ -309,7 +354,8 @@ local function settle(op)
   if expired then held = 0 end
   local e = 0
   if expired then e = 1 end
-  put(1); put(reserved); put(e); put(r[2])
+  out[k + 1], out[k + 2], out[k + 3], out[k + 4] = 1, reserved, e, r[2]
+  k = k + 4
   for _, ref in ipairs(cjson.decode(r[2])) do
     add(ref, record_at(key_totals(prefix, ref[1], ref[2])), limit_of(ref) or 0, used, held)
   end

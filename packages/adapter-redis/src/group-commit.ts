@@ -53,10 +53,15 @@ export class GroupCommit {
     });
   }
 
+  /**
+   * Sends what waits, spread over the free in-flight slots: while Redis runs one batch, the client
+   * answers the other's callers and gathers their next calls, so neither side waits for the other.
+   */
   private pump(): void {
     while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
-      const batch = this.queue.length <= MAX_BATCH ? this.queue : this.queue.slice(0, MAX_BATCH);
-      this.queue = this.queue.length <= MAX_BATCH ? [] : this.queue.slice(MAX_BATCH);
+      const size = Math.min(MAX_BATCH, Math.ceil(this.queue.length / (MAX_IN_FLIGHT - this.inFlight)));
+      const batch = size === this.queue.length ? this.queue : this.queue.slice(0, size);
+      this.queue = size === this.queue.length ? [] : this.queue.slice(size);
       this.inFlight++;
       this.send(batch);
     }
