@@ -94,18 +94,9 @@ local function limit_of(ref)
   return tonumber(ref[4])
 end
 
-local settles = false
-for _, op in ipairs(ops) do
-  if op[1] == 's' then settles = true end
-end
-if settles then
-  -- Settles name refs only once their reservation is read: know first whether any override exists.
-  has_overrides = redis.call('EXISTS', limits_key) == 1
-  if has_overrides then load_overrides(refs) end
-else
-  has_overrides = true
-  load_overrides(refs)
-end
+-- Usually there is no override at all: one EXISTS then answers for every ref, settles' refs included.
+has_overrides = redis.call('EXISTS', limits_key) == 1
+if has_overrides then load_overrides(refs) end
 
 -- The batch's view of the budget records: read on first use, written back once (flush).
 local records = {}

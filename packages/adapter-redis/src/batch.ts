@@ -23,7 +23,7 @@ export const keysAt = (acks: number): number => 10 + acks;
  */
 export function encodeOps(ops: readonly Op[], firstKey: number): { refs: string; ops: string; keys: KeyName[] } {
   const index = new Map<InstanceRef, number>();
-  const table: Array<Array<string | false>> = [];
+  const table: string[] = [];
   const keys: KeyName[] = [];
   const key = (k: KeyName | undefined): number => (k === undefined ? 0 : firstKey + keys.push(k) - 1);
   const encoded = ops.map((op) => {
@@ -47,14 +47,25 @@ export function encodeOps(ops: readonly Op[], firstKey: number): { refs: string;
     for (const ref of r.instances) {
       let at = index.get(ref);
       if (at === undefined) {
-        at = table.push(encodeRef(ref));
+        at = table.push(refJson(ref));
         index.set(ref, at);
       }
       out.push(at);
     }
     return out;
   });
-  return { refs: JSON.stringify(table), ops: JSON.stringify(encoded), keys };
+  return { refs: `[${table.join(',')}]`, ops: JSON.stringify(encoded), keys };
+}
+
+/** Refs are immutable and reused while their period and day last: each is encoded once. */
+const encodedRefs = new WeakMap<InstanceRef, string>();
+function refJson(ref: InstanceRef): string {
+  let json = encodedRefs.get(ref);
+  if (json === undefined) {
+    json = JSON.stringify(encodeRef(ref));
+    encodedRefs.set(ref, json);
+  }
+  return json;
 }
 
 /** What the cancel needs to know of an operation, should its batch's answer be lost. */

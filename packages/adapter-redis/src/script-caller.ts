@@ -102,7 +102,8 @@ export class ScriptCaller {
       throw err;
     }
     let answered = false;
-    const doubt = call.doubt?.(attempt, deadline);
+    // Built only when the answer is not seen (or says the request ran before): most calls never need it.
+    let doubt: Doubt | undefined;
     sent.sent.then(
       (r) => {
         // The answer came after the caller gave up. Ran too late, and no earlier copy ran: nothing to cancel.
@@ -114,6 +115,7 @@ export class ScriptCaller {
     try {
       reply = await sent.reply;
     } catch (err) {
+      doubt = call.doubt?.(attempt, deadline);
       if (doubt) this.doubts.add(doubt);
       this.acks.push(...acks);
       throw err;
@@ -123,6 +125,7 @@ export class ScriptCaller {
     const late = call.late(reply);
     if (late === 'ran') {
       // A resend of this very request after its first answer was lost: what the first copy did is cancelled.
+      doubt = call.doubt?.(attempt, deadline);
       if (doubt) this.doubts.add(doubt);
       throw unavailable(
         `Redis had already run this ${call.script} (its first answer was lost); it will be cancelled before the next call, so nothing stays recorded. Retry.`,
