@@ -1,5 +1,6 @@
 // redisAdapter(): budgets in Redis (single node or Cluster) shared by many machines. Every operation
-// that changes totals is one Lua script call: one round trip, atomic in the server.
+// that changes totals is one atomic step of a Lua script; those that arrive while a script call is in
+// flight go together as one batch call (group-commit.ts), each still all or nothing with its own result.
 import { SpendGuardError } from '@spendguard/core';
 import type {
   ChargeOutcome,
@@ -52,7 +53,9 @@ export interface RedisAdapterOptions {
  * running it from its offline queue) changes nothing. A call that may have run in time but whose answer
  * the adapter did not see (the connection dropped, the answer came after the timer) is *in doubt*: before
  * its next script call, once Redis answers, the adapter cancels it (lua/cancel.lua) — undone exactly if
- * it ran (totals, hold, idempotency key), fenced off if it could still arrive. So a caller that retries
+ * it ran (totals, hold, idempotency key), fenced off if it could still arrive. Calls batched together
+ * share one deadline and one session entry that says what each of them recorded: a lost batch puts each
+ * of its calls in doubt, and the cancel undoes exactly the ones that ran. So a caller that retries
  * a call that threw, without an idempotency key, pays once; and an offline-journal replay (same call id)
  * counts once (the original, if it ran, is cancelled before the replay runs). While a cancel fails,
  * every script call fails with STORE_UNAVAILABLE, sending nothing.
