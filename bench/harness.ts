@@ -6,8 +6,10 @@ export interface Row {
   group: string;
   name: string;
   opsPerSec: number;
-  /** The row this one is compared with (the store's ceiling in the same run). */
-  baseline?: string;
+  /** The name of the row this one is compared with as its store's ceiling (same run). */
+  ceiling?: string;
+  /** The name of the row of the peer library this one is compared with (same run). */
+  peer?: string;
 }
 
 export async function measure(
@@ -38,8 +40,22 @@ export async function inFlight(total: number, concurrency: number, call: (i: num
 
 export function printTable(rows: Row[], ratios: Array<{ label: string; of: string; to: string; target?: string }>): string {
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  const lines = ['| group | task | ops/s |', '| --- | --- | ---: |'];
-  for (const r of rows) lines.push(`| ${r.group} | ${r.name} | ${fmt(r.opsPerSec)} |`);
+  const byName = (name: string | undefined) => (name === undefined ? undefined : rows.find((r) => r.name === name));
+  const lines = [
+    '| group | task | ops/s | ceiling ops/s | % of ceiling | peer ops/s | × peer |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    const ceiling = byName(r.ceiling);
+    const peer = byName(r.peer);
+    const cells = [
+      ceiling ? fmt(ceiling.opsPerSec) : '',
+      ceiling ? `${((r.opsPerSec / ceiling.opsPerSec) * 100).toFixed(1)} %` : '',
+      peer ? fmt(peer.opsPerSec) : '',
+      peer ? `${(r.opsPerSec / peer.opsPerSec).toFixed(2)}×` : '',
+    ];
+    lines.push(`| ${r.group} | ${r.name} | ${fmt(r.opsPerSec)} | ${cells.join(' | ')} |`);
+  }
   lines.push('', '| ratio | value | target |', '| --- | ---: | --- |');
   for (const q of ratios) {
     const a = rows.find((r) => r.name === q.of);

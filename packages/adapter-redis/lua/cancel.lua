@@ -1,12 +1,13 @@
--- cancel: makes calls whose answer the adapter never saw ("in doubt") as if they had never been sent.
--- A call that ran is undone exactly; one that did not run, and could still arrive (the server's clock
--- is not past its deadline), is fenced off so that it is a no-op when it does. Safe to run twice.
--- KEYS: 1 session hash, 2 holds zset, 3… the doubts' reservation and idempotency keys
--- ARGV: 1 prefix, 2 doubts (JSON): { t = 'c', id, at, dl, a, rv, refs, rk, ik } for a charge,
---       { t = 's', id, at, dl, rk } for a settle; at: attempt, dl: deadline, rk/ik: KEYS index or 0
--- Returns { now, result… } with one result per doubt: 'undone' | 'absent' (it did not run and never will)
+-- cancel: makes batches whose answer the adapter never saw ("in doubt") as if they had never been sent.
+-- What a batch ran is undone exactly; one that did not run, and could still arrive (the server's clock is
+-- not past its deadline), is fenced off so that it is a no-op when it does. Safe to run twice.
+-- KEYS: 1 session hash, 2 holds zset, 3… the operations' reservation and idempotency keys
+-- ARGV: 1 prefix, 2 doubts (JSON): { b = batch attempt, dl = deadline, ops } with ops in the batch's order:
+--       { t = 'c', id, a, rv, refs, rk, ik } for a charge, { t = 's', id, rk } for a settle;
+--       rk/ik: KEYS index or 0
+-- Returns { now, result… } with one result per batch: 'undone' | 'absent' (it did not run and never will)
 --       | 'fenced' (undone or absent, and fenced off until its deadline) | 'lost' (the session expired:
---       nothing tells whether it ran)
+--       nothing tells whether its charges ran)
 local prefix = ARGV[1]
 local session, holds = KEYS[1], KEYS[2]
 local now = server_now()
@@ -28,7 +29,7 @@ local function unhold(refs, amount)
   end
 end
 
-local function undo_charge(d, entry)
+local function undo_charge(d, code)
   if d.rv == 1 then
     local rkey = KEYS[d.rk]
     local r = redis.call('HMGET', rkey, 'a', 'refs', 's')
@@ -40,7 +41,7 @@ local function undo_charge(d, entry)
     end
     redis.call('DEL', rkey)
   else
-    local mask = string.match(entry, '|(%d+)$')
+    local mask = string.match(code, '^m(%d+)$')
     for i, ref in ipairs(d.refs) do
       if not mask or string.sub(mask, i, i) == '1' then unspend(ref, d.a) end
     end
@@ -51,34 +52,13 @@ local function undo_charge(d, entry)
   end
 end
 
--- While the call could still arrive (the server's clock is not past its deadline) its entry becomes a
--- fence ('fenced': the adapter cancels once more after the deadline, which removes the fence).
-local function cancel_charge(d)
-  local entry = redis.call('HGET', session, d.id)
-  local fence = '!' .. d.at
-  local result = 'absent'
-  if ran_by(entry, d.at) then
-    undo_charge(d, entry)
-    result = 'undone'
-  elseif entry and entry ~= fence then
-    return 'absent' -- run by another attempt, or fenced for one: not this attempt's
-  elseif not entry and redis.call('HEXISTS', session, '#') == 0 then
-    return 'lost'
-  end
-  if now <= d.dl then
-    redis.call('HSET', session, d.id, fence)
-    return 'fenced'
-  end
-  redis.call('HDEL', session, d.id)
-  return result
-end
-
-local function cancel_settle(d)
+-- A settle is told by its reservation record ('by' names the batch that settled it), so it is undone
+-- exactly even when the session has expired; before the deadline 'cx' fences it off as well.
+local function cancel_settle(d, batch, dl)
   local rkey = KEYS[d.rk]
   local r = redis.call('HMGET', rkey, 's', 'by', 'a', 'refs', 'x', 'exp', 'act')
-  if not r[1] then return 'absent' end
-  local result = 'absent'
-  if r[2] == d.at then
+  if not r[1] then return end
+  if r[2] == batch then
     local refs = cjson.decode(r[4])
     if r[1] == 'committed' then
       for _, ref in ipairs(refs) do unspend(ref, tonumber(r[7])) end
@@ -92,14 +72,47 @@ local function cancel_settle(d)
       redis.call('PERSIST', rkey)
     end
     redis.call('HDEL', rkey, 'sid', 'act', 'exp', 'by')
-    result = 'undone'
   end
-  if now <= d.dl then redis.call('HSET', rkey, 'cx', d.at) end
-  return result
+  if now <= dl then redis.call('HSET', rkey, 'cx', batch) end
+end
+
+-- A batch whose answer was lost: its session entry says whether it ran and, per operation, what it
+-- recorded. While the batch could still arrive (the server's clock is not past its deadline) its entry
+-- becomes a fence ('fenced': the adapter cancels once more after the deadline, which removes the fence).
+local function cancel_batch(d)
+  local entry = redis.call('HGET', session, d.b)
+  local fence = '!' .. d.b
+  local ran = entry and entry ~= fence
+  if not entry and redis.call('HEXISTS', session, '#') == 0 then
+    local charges = false
+    for _, op in ipairs(d.ops) do
+      if op.t == 's' then cancel_settle(op, d.b, d.dl) else charges = true end
+    end
+    if charges then return 'lost' end
+    return 'absent'
+  end
+  local i = 0
+  local codes = {}
+  if ran then
+    for code in string.gmatch(entry, '([^,]*),') do codes[#codes + 1] = code end
+  end
+  for _, op in ipairs(d.ops) do
+    i = i + 1
+    if op.t == 's' then
+      cancel_settle(op, d.b, d.dl)
+    elseif ran and codes[i] ~= '0' then
+      undo_charge(op, codes[i])
+    end
+  end
+  if now <= d.dl then
+    redis.call('HSET', session, d.b, fence)
+    return 'fenced'
+  end
+  redis.call('HDEL', session, d.b)
+  if ran then return 'undone' end
+  return 'absent'
 end
 
 local out = { now }
-for _, d in ipairs(cjson.decode(ARGV[2])) do
-  if d.t == 'c' then out[#out + 1] = cancel_charge(d) else out[#out + 1] = cancel_settle(d) end
-end
+for _, d in ipairs(cjson.decode(ARGV[2])) do out[#out + 1] = cancel_batch(d) end
 return out

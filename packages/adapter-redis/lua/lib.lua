@@ -15,12 +15,6 @@ local function server_now()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- true when a session entry says that `attempt` ran (its value is the attempt, or attempt|mask).
-local function ran_by(entry, attempt)
-  if not entry then return false end
-  return entry == attempt or string.sub(entry, 1, #attempt + 1) == attempt .. '|'
-end
-
 -- A ref, as the adapter encodes it: { name, period, day, limit (or false), hard (0/1), periodEnd, rule, limitKeys... }
 local function effective_limit(limits_key, has_overrides, ref)
   if has_overrides then
@@ -40,11 +34,6 @@ local function read_totals(prefix, ref, limit)
   local day_used = 0
   if cur[3] == ref[3] then day_used = tonumber(cur[4]) or 0 end
   return { limit, limit, used, used, tonumber(cur[2]) or 0, day_used, '', 0 }
-end
-
--- { used, reserved, day, dayUsed, created flag, seen limit }
-local function fetch(prefix, ref)
-  return redis.call('HMGET', key_totals(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du', 's', 'sl')
 end
 
 -- When a period's records may be forgotten: history retention after the period ends (0: never).
@@ -69,52 +58,6 @@ local function list_instance(prefix, ref, forget, now)
   elseif last then
     redis.call('PERSIST', listing)
   end
-end
-
--- Adds used and reserved to one instance-period and keeps the day sub-total. The first write to a
--- period record also sets its time to live, moves the instance's last-period pointer and reports a
--- period change (exactly one step sees it); the record then carries 's' and later writes skip that.
-local function add(prefix, ref, limit, used, reserved, retention, cur, now)
-  local key = key_totals(prefix, ref[1], ref[2])
-  cur = cur or fetch(prefix, ref)
-  local u = tonumber(cur[1]) or 0
-  local r = tonumber(cur[2]) or 0
-  local d = cur[3] or ''
-  local du = tonumber(cur[4]) or 0
-  if used > 0 then
-    if d == ref[3] then
-      du = du + used
-    elseif ref[3] > d then
-      d = ref[3]
-      du = used
-    end
-  end
-  local seen = tonumber(cur[6]) or limit
-  local prev_period, prev_used = '', 0
-  if cur[5] then
-    if seen == limit then
-      redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du))
-    else
-      redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du), 'sl', int(limit))
-    end
-  else
-    redis.call('HSET', key, 'u', int(u + used), 'r', int(r + reserved), 'd', d, 'du', int(du), 's', '1', 'sl', int(limit))
-    local forget = forget_at(ref, retention)
-    if forget > 0 then redis.call('PEXPIREAT', key, int(forget)) end
-    local instance_key = key_latest_period(prefix, ref[1])
-    local last = redis.call('GET', instance_key)
-    if not last or ref[2] > last then
-      if last then
-        prev_period = last
-        prev_used = tonumber(redis.call('HGET', key_totals(prefix, ref[1], last), 'u')) or 0
-      end
-      if forget > 0 then redis.call('SET', instance_key, ref[2], 'PXAT', int(forget)) else redis.call('SET', instance_key, ref[2]) end
-      list_instance(prefix, ref, forget, now)
-    end
-  end
-  local day_used = 0
-  if d == ref[3] then day_used = du end
-  return { limit, seen, u + used, u, r + reserved, day_used, prev_period, prev_used }
 end
 
 -- Frees the holds of reservations whose time is up, oldest first: at most `batch` of them (nil: every
@@ -146,11 +89,6 @@ local function purge(prefix, holds_key, now, retention, batch)
     redis.call('ZREM', holds_key, unpack(due))
   end
   return #due
-end
-
--- true when some hold is due at `now`.
-local function holds_due(holds_key, now)
-  return #redis.call('ZRANGEBYSCORE', holds_key, '-inf', now, 'LIMIT', 0, 1) > 0
 end
 
 -- The refs: one JSON array of refs in ARGV[at] (decoded in C by cjson: cheaper than many arguments).

@@ -1,5 +1,6 @@
 // redisAdapter(): budgets in Redis (single node or Cluster) shared by many machines. Every operation
-// that changes totals is one Lua script call: one round trip, atomic in the server.
+// that changes totals is one atomic step of a Lua script; those that arrive while a script call is in
+// flight go together as one batch call (group-commit.ts), each still all or nothing with its own result.
 import { SpendGuardError } from '@spendguard/core';
 import type {
   ChargeOutcome,
@@ -18,8 +19,10 @@ import type {
 } from '@spendguard/core/adapter';
 import { DEFAULT_HISTORY_RETENTION_MS, DEFAULT_RETENTION_MS } from '@spendguard/core/adapter';
 import type { Cluster, Redis } from 'ioredis';
+import type { Op } from './batch.js';
+import { GroupCommit } from './group-commit.js';
 import { keysFor } from './keys.js';
-import { decodeStoredRef, decodeTotals, encodeRefs } from './replies.js';
+import { decodeTotals, encodeRefs } from './replies.js';
 import { ScriptCaller } from './script-caller.js';
 import { defineScripts } from './scripts.js';
 
@@ -50,7 +53,9 @@ export interface RedisAdapterOptions {
  * running it from its offline queue) changes nothing. A call that may have run in time but whose answer
  * the adapter did not see (the connection dropped, the answer came after the timer) is *in doubt*: before
  * its next script call, once Redis answers, the adapter cancels it (lua/cancel.lua) — undone exactly if
- * it ran (totals, hold, idempotency key), fenced off if it could still arrive. So a caller that retries
+ * it ran (totals, hold, idempotency key), fenced off if it could still arrive. Calls batched together
+ * share one deadline and one session entry that says what each of them recorded: a lost batch puts each
+ * of its calls in doubt, and the cancel undoes exactly the ones that ran. So a caller that retries
  * a call that threw, without an idempotency key, pays once; and an offline-journal replay (same call id)
  * counts once (the original, if it ran, is cancelled before the replay runs). While a cancel fails,
  * every script call fails with STORE_UNAVAILABLE, sending nothing.
@@ -86,6 +91,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
   /** Set by the guards on this adapter (configure); the longest one asked for wins. */
   let retentionMs: number | undefined;
   const retention = () => retentionMs ?? DEFAULT_RETENTION_MS;
+  const batches = new GroupCommit(caller, keys, { retention, historyRetentionMs });
 
   return {
     name: 'redis',
@@ -95,94 +101,15 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
       retentionMs = Math.max(retentionMs ?? 0, settings.retentionMs);
     },
 
-    async charge(req: ChargeRequest): Promise<ChargeOutcome> {
-      const idempotencyKey = req.idempotencyKey === undefined ? undefined : keys.idempotency(req.idempotencyKey);
-      const reservationKey = keys.reservation(req.callId);
-      const reply = await caller.record({
-        script: 'charge',
-        keys: [keys.limits, keys.holds, caller.session, idempotencyKey ?? caller.session, reservationKey],
-        args: (attempt, deadline) => [
-          ...encodeRefs(req.instances, [
-            keys.prefix,
-            req.kind,
-            req.callId,
-            req.amount,
-            req.force ? 1 : 0,
-            req.ttlMs ?? 0,
-            retention(),
-            idempotencyKey === undefined ? 0 : 1,
-            historyRetentionMs,
-          ]),
-          attempt,
-          deadline,
-        ],
-        doubt: (attempt, deadline) => ({
-          kind: 'charge',
-          callId: req.callId,
-          attempt,
-          deadline,
-          amount: req.amount,
-          reserve: req.kind === 'reserve',
-          refs: req.instances,
-          reservationKey,
-          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-        }),
-        late: (r) => (Number(r[1]) !== 2 ? false : Number(r[2]) === 1 ? 'known' : 'unknown'),
-        session: true,
-      });
-      const n = req.instances.length;
-      if (Number(reply[1]) === 1) {
-        if (Number(reply[5]) === 1) caller.ack(req.callId);
-        const out: ChargeOutcome = {
-          ok: true,
-          callId: String(reply[2]),
-          replayed: Number(reply[3]) === 1,
-          totals: decodeTotals(reply, 6, n).totals,
-        };
-        if (req.kind === 'reserve') out.expiresAt = Number(reply[4]);
-        return out;
-      }
-      return {
-        ok: false,
-        refusedAt: Number(reply[2]),
-        reason: Number(reply[3]) === 1 ? 'no_budget' : 'limit_exceeded',
-        totals: decodeTotals(reply, 4, n).totals,
-      };
+    charge(req: ChargeRequest): Promise<ChargeOutcome> {
+      const op: Op = { kind: 'charge', req };
+      if (req.kind === 'reserve') op.reservationKey = keys.reservation(req.callId);
+      if (req.idempotencyKey !== undefined) op.idempotencyKey = keys.idempotency(req.idempotencyKey);
+      return batches.submit(op) as Promise<ChargeOutcome>;
     },
 
-    async settle(req: SettleRequest): Promise<SettleOutcome> {
-      const reservationKey = keys.reservation(req.reservationId);
-      const reply = await caller.record({
-        script: 'settle',
-        keys: [reservationKey, keys.limits, keys.holds],
-        args: (attempt, deadline) => [
-          keys.prefix,
-          req.action,
-          req.action === 'commit' ? req.amount : 0,
-          req.action === 'commit' ? req.spendId : '',
-          retention(),
-          historyRetentionMs,
-          req.reservationId,
-          attempt,
-          deadline,
-        ],
-        doubt: (attempt, deadline) => ({ kind: 'settle', reservationId: req.reservationId, attempt, deadline, reservationKey }),
-        late: (r) => (r[1] !== 'late' ? false : Number(r[2]) === 1 ? 'known' : 'unknown'),
-      });
-      const status = String(reply[1]);
-      if (status === 'unknown' || status === 'released_before') return { status };
-      if (status === 'committed_before') {
-        return { status, spendId: String(reply[2]), actual: Number(reply[3]), reserved: Number(reply[4]), expired: Number(reply[5]) === 1 };
-      }
-      const instances = JSON.parse(String(reply[4])) as Array<Array<string | false>> | Record<string, never>;
-      const refs = Array.isArray(instances) ? instances.map(decodeStoredRef) : []; // cjson writes [] as {}
-      return {
-        status: 'applied',
-        reserved: Number(reply[2]),
-        expired: Number(reply[3]) === 1,
-        instances: refs,
-        totals: decodeTotals(reply, 5, refs.length).totals,
-      };
+    settle(req: SettleRequest): Promise<SettleOutcome> {
+      return batches.submit({ kind: 'settle', req, reservationKey: keys.reservation(req.reservationId) }) as Promise<SettleOutcome>;
     },
 
     async read(refs: readonly InstanceRef[]) {

@@ -14,22 +14,33 @@ export type Reply = unknown[];
 type Arg = string | number | Buffer;
 
 const DOWN = new Set(['end', 'close', 'reconnecting']);
-/** Answered charges whose session entries are deleted together, by the charge that carries them. */
+/** Answered batches whose session entries are deleted together, by the batch that carries them. */
 const ACK_BATCH = 16;
+
+/** What a recording call's session part carries: the session's time to live when due, and answered batches. */
+export interface SessionArgs {
+  /** Session ttl ms to set, or 0 (no refresh due). */
+  refresh: number;
+  /** Attempts of answered batches whose session entries can go. */
+  acks: string[];
+}
+
+/**
+ * How a reply says the server ran the call after its deadline (so this copy changed nothing): 'known'
+ * when it also says that no earlier copy ran, 'unknown' when it cannot tell, 'ran' when an earlier copy
+ * of this very request ran (its answer was lost: it must be cancelled); false when the call was in time.
+ */
+export type Late = 'known' | 'unknown' | 'ran' | false;
 
 export interface RecordingCall {
   script: ScriptName;
   keys: KeyName[];
-  /** The arguments, given this try's attempt token and deadline (server ms). */
-  args(attempt: string, deadline: number): Arg[];
+  /** The arguments, given this try's attempt token, deadline (server ms) and, for a session call, its session part. */
+  args(attempt: string, deadline: number, session: SessionArgs | undefined): Arg[];
   /** What must be cancelled if the answer is not seen; undefined: nothing to cancel (a limit write). */
   doubt?(attempt: string, deadline: number): Doubt;
-  /**
-   * The reply says the server ran the call after its deadline (so it changed nothing): 'known' when it
-   * also says that no earlier copy ran, 'unknown' when it cannot tell, false when the call was in time.
-   */
-  late(reply: Reply): 'known' | 'unknown' | false;
-  /** A charge: the session's time to live (when due) and answered ids follow the arguments. */
+  late(reply: Reply): Late;
+  /** A batch: it claims an entry in the session (acknowledged once its answer is seen) and keeps the session alive. */
   session?: boolean;
 }
 
@@ -63,7 +74,9 @@ export class ScriptCaller {
 
   /** How many failed calls wait for a cancel. */
   get inDoubt(): number {
-    return this.doubts.size;
+    let n = 0;
+    for (const d of this.doubts) n += d.ops.length;
+    return n;
   }
 
   /** A script that records nothing, after every call in doubt was cancelled. */
@@ -78,10 +91,9 @@ export class ScriptCaller {
     const attempt = (++this.attempts).toString(36);
     const sentAt = monotonic();
     const deadline = this.clock.serverAt(sentAt) + this.options.timeoutMs - this.margin;
-    const args = call.args(attempt, deadline);
     const refresh = call.session && sentAt >= this.nextRefresh ? this.options.sessionTtlMs : 0;
     const acks = call.session && this.acks.length >= ACK_BATCH ? this.acks.splice(0) : [];
-    if (call.session) args.push(refresh, ...acks);
+    const args = call.args(attempt, deadline, call.session ? { refresh, acks } : undefined);
     let sent: { reply: Promise<Reply>; sent: Promise<Reply> };
     try {
       sent = this.raw(call.script, call.keys, args);
@@ -90,7 +102,8 @@ export class ScriptCaller {
       throw err;
     }
     let answered = false;
-    const doubt = call.doubt?.(attempt, deadline);
+    // Built only when the answer is not seen (or says the request ran before): most calls never need it.
+    let doubt: Doubt | undefined;
     sent.sent.then(
       (r) => {
         // The answer came after the caller gave up. Ran too late, and no earlier copy ran: nothing to cancel.
@@ -102,23 +115,29 @@ export class ScriptCaller {
     try {
       reply = await sent.reply;
     } catch (err) {
+      doubt = call.doubt?.(attempt, deadline);
       if (doubt) this.doubts.add(doubt);
       this.acks.push(...acks);
       throw err;
     }
     answered = true;
     if (refresh > 0) this.nextRefresh = sentAt + this.options.sessionTtlMs / 4;
-    if (call.late(reply)) {
+    const late = call.late(reply);
+    if (late === 'ran') {
+      // A resend of this very request after its first answer was lost: what the first copy did is cancelled.
+      doubt = call.doubt?.(attempt, deadline);
+      if (doubt) this.doubts.add(doubt);
+      throw unavailable(
+        `Redis had already run this ${call.script} (its first answer was lost); it will be cancelled before the next call, so nothing stays recorded. Retry.`,
+      );
+    }
+    if (late) {
       throw unavailable(
         `Redis ran ${call.script} after its deadline (${this.options.timeoutMs} ms after it was sent); nothing was recorded. Retry.`,
       );
     }
+    if (call.session) this.acks.push(attempt); // its session entry can go: the answer was seen
     return reply;
-  }
-
-  /** A charge's session entry can go: its answer was seen. */
-  ack(callId: string): void {
-    this.acks.push(callId);
   }
 
   /**

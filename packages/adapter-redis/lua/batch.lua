@@ -1,0 +1,389 @@
+-- batch: group commit. Applies a batch of charges (spend / reserve) and settles (commit / release) in
+-- order, each all or nothing with its own result, exactly as if each had been its own script call; or
+-- nothing at all once the server's clock has passed the batch's deadline (the client has given up on it).
+-- Each budget record and each limit override is read once per batch and kept in Lua tables while the
+-- operations apply; each touched record is written once at the end, with only the fields that changed.
+-- KEYS: 1 limits hash, 2 holds zset, 3 session hash
+-- ARGV: 1 prefix, 2 batch attempt, 3 deadline (server ms), 4 session ttl ms (0: no refresh),
+--       5 retention ms, 6 history retention ms, 7 refs (JSON array of refs), 8 operations (JSON array),
+--       9 number of acks k, 10…9+k attempts of answered batches whose session entries can go, then the
+--       operations' keys (idempotency and reservation keys: binary-safe arguments, named by ARGV index)
+-- An operation, tagged by kind:
+--   { 'c', reserve (0/1), id, amount, force (0/1), ttl ms, idempotency key index (0: none),
+--     reservation key index (0: a spend), ref index… }                       a charge
+--   { 's', commit (0/1), reservation id, amount, spend id, reservation key index }   a settle
+-- Returns { now, 1, result… } | { now, 2, known } (late: a no-op; known 0 when the session expired, so an
+-- earlier copy may have run unseen) | { now, 3 } (this very batch ran before: a resend after a lost answer).
+-- Results, one per operation, in order:
+--   charge: 1, [expiresAt if reserve], totals… | 3, first id, expiresAt, totals… (idempotency key seen)
+--         | 0, refusedAt, missing (0/1), totals…
+--   settle: 1, reserved, expired (0/1), refs JSON, totals… | 5 (unknown) | 6 (released before)
+--         | 7, spend id, actual, reserved, expired | 2 (cancelled before it arrived: a no-op)
+--   totals per ref: 0 (no limit) | 1, limit, limitBefore, used, usedBefore, reserved, dayUsed
+--         | 2, the same six, previousPeriod, previousUsed
+-- The batch's session entry (claimed at the start) holds one code per operation for lua/cancel.lua:
+-- '0' recorded nothing, '1' recorded on every ref it names (that has a limit), 'm' .. mask for a spend
+-- that skipped refs without a limit. A cancel leaves '!' .. attempt instead: that batch arriving later is a no-op.
+local prefix, batch, deadline = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local retention, history_retention = tonumber(ARGV[5]), tonumber(ARGV[6])
+local limits_key, holds_key, session = KEYS[1], KEYS[2], KEYS[3]
+local now = server_now()
+
+local acks = tonumber(ARGV[9])
+if acks > 0 then redis.call('HDEL', session, unpack(ARGV, 10, 9 + acks)) end
+-- Late: a no-op. Its answer also tells whether an earlier copy ran, unless the session has expired.
+if now > deadline then
+  local entry = redis.call('HGET', session, batch)
+  if entry == '!' .. batch then return { now, 2, 1 } end
+  if entry then return { now, 3 } end
+  return { now, 2, redis.call('HEXISTS', session, '#') }
+end
+-- Only a batch in time keeps the session alive: a late one must not bring back a session that expired,
+-- or a cancel would take the entries it lost for batches that never ran.
+if ARGV[4] ~= '0' then
+  redis.call('HSET', session, '#', '1')
+  redis.call('PEXPIRE', session, ARGV[4])
+end
+local ops = cjson.decode(ARGV[8])
+-- Claimed as if every operation records (the usual case), corrected at the end when one did not.
+local hoped = string.rep('1,', #ops)
+if redis.call('HSETNX', session, batch, hoped) == 0 then
+  if redis.call('HGET', session, batch) == '!' .. batch then return { now, 2, 1 } end
+  return { now, 3 }
+end
+
+local refs = cjson.decode(ARGV[7])
+local purged = purge(prefix, holds_key, now, retention, 64)
+local purged_all = purged < 64
+
+-- Run-time limit overrides by name (false: none), read once per batch.
+local overrides = {}
+local has_overrides = nil
+local function load_overrides(list)
+  local names = {}
+  for _, ref in ipairs(list) do
+    for i = 8, #ref do
+      local name = ref[i]
+      if overrides[name] == nil then
+        overrides[name] = false
+        names[#names + 1] = name
+      end
+    end
+  end
+  if #names > 0 then
+    local values = redis.call('HMGET', limits_key, unpack(names))
+    for i, name in ipairs(names) do
+      if values[i] then overrides[name] = tonumber(values[i]) end
+    end
+  end
+end
+
+-- A ref's effective limit: the first override present, else its configured limit (nil: none).
+local function limit_of(ref)
+  if has_overrides then
+    for i = 8, #ref do
+      local v = overrides[ref[i]]
+      if v == nil then
+        load_overrides({ ref })
+        v = overrides[ref[i]]
+      end
+      if v then return v end
+    end
+  end
+  if ref[4] == false then return nil end
+  return tonumber(ref[4])
+end
+
+-- Usually there is no override at all: one EXISTS then answers for every ref, settles' refs included.
+has_overrides = redis.call('EXISTS', limits_key) == 1
+if has_overrides then load_overrides(refs) end
+
+-- The batch's view of the budget records: read on first use, written back once (flush).
+local records = {}
+local function record_at(key)
+  local rec = records[key]
+  if rec then return rec end
+  local cur = redis.call('HMGET', key, 'u', 'r', 'd', 'du', 's', 'sl')
+  local u, r, d, du, sl = tonumber(cur[1]) or 0, tonumber(cur[2]) or 0, cur[3] or '', tonumber(cur[4]) or 0, tonumber(cur[6])
+  rec = { u = u, r = r, d = d, du = du, sl = sl, u0 = u, r0 = r, d0 = d, du0 = du, sl0 = sl, exists = cur[1] ~= false, created = cur[5] ~= false }
+  records[key] = rec
+  return rec
+end
+
+local ref_limits, ref_keys, ref_records = {}, {}, {}
+for i, ref in ipairs(refs) do
+  ref_limits[i] = limit_of(ref) or false
+  ref_keys[i] = key_totals(prefix, ref[1], ref[2])
+end
+-- The record of the ref at index i of the refs table.
+local function record_of(i)
+  local rec = ref_records[i]
+  if not rec then
+    rec = record_at(ref_keys[i])
+    ref_records[i] = rec
+  end
+  return rec
+end
+
+-- Frees every remaining due hold (a refusal must never come from an expired hold), through the records
+-- this batch holds in its tables.
+local function purge_rest()
+  purged_all = true
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', holds_key, '-inf', now)) do
+    local rkey = key_reservation(prefix, id)
+    local r = redis.call('HMGET', rkey, 'a', 'refs', 's')
+    if r[3] == 'held' then
+      for _, ref in ipairs(cjson.decode(r[2])) do
+        local tkey = key_totals(prefix, ref[1], ref[2])
+        local rec = records[tkey]
+        if rec then
+          if rec.exists then rec.r = rec.r - tonumber(r[1]) end
+        elseif redis.call('EXISTS', tkey) == 1 then
+          redis.call('HINCRBY', tkey, 'r', int(-tonumber(r[1])))
+        end
+      end
+      redis.call('HSET', rkey, 's', 'expired')
+      redis.call('PEXPIRE', rkey, int(retention))
+    end
+  end
+  redis.call('ZREMRANGEBYSCORE', holds_key, '-inf', now)
+end
+
+-- The reply, appended at k (inline: a function call per value costs more than the value).
+local out = { now, 1 }
+local k = 2
+
+local function put_current(limit, rec, day)
+  if not limit then
+    k = k + 1
+    out[k] = 0
+    return
+  end
+  local du = 0
+  if rec.d == day then du = rec.du end
+  out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5], out[k + 6], out[k + 7] = 1, limit, limit, rec.u, rec.u, rec.r, du
+  k = k + 7
+end
+
+local function used_of(key)
+  local rec = records[key]
+  if rec then return rec.u end
+  return tonumber(redis.call('HGET', key, 'u')) or 0
+end
+
+-- Adds used and reserved to one record and keeps the day sub-total (record-adapter.ts's add). The first
+-- write to a period record moves the instance's last-period pointer and reports the period change.
+local function add(ref, rec, limit, used, reserved)
+  local u, d, du = rec.u, rec.d, rec.du
+  if used > 0 then
+    if d == ref[3] then
+      du = du + used
+    elseif ref[3] > d then
+      d = ref[3]
+      du = used
+    end
+  end
+  local seen = rec.sl or limit
+  local prev_period, prev_used = nil, 0
+  if not rec.created then
+    rec.created, rec.new, rec.exists = true, true, true
+    rec.forget = forget_at(ref, history_retention)
+    local instance_key = key_latest_period(prefix, ref[1])
+    local last = redis.call('GET', instance_key)
+    if not last or ref[2] > last then
+      if last then
+        prev_period = last
+        prev_used = used_of(key_totals(prefix, ref[1], last))
+      end
+      if rec.forget > 0 then
+        redis.call('SET', instance_key, ref[2], 'PXAT', int(rec.forget))
+      else
+        redis.call('SET', instance_key, ref[2])
+      end
+      list_instance(prefix, ref, rec.forget, now)
+    end
+  end
+  rec.u, rec.r, rec.d, rec.du, rec.sl = u + used, rec.r + reserved, d, du, limit
+  local day_used = 0
+  if d == ref[3] then day_used = du end
+  out[k + 2], out[k + 3], out[k + 4], out[k + 5], out[k + 6], out[k + 7] = limit, seen, u + used, u, rec.r, day_used
+  if prev_period then
+    out[k + 1], out[k + 8], out[k + 9] = 2, prev_period, prev_used
+    k = k + 9
+  else
+    out[k + 1] = 1
+    k = k + 7
+  end
+end
+
+-- Idempotency keys seen or written in this batch: key name -> 'id|expiresAt' or false.
+local memos = {}
+local new_holds, settled = {}, {}
+local codes = {}
+local changed = false
+
+-- The first ref that refuses (0-based index, missing 0/1), or nil.
+local function refusal(op, amount)
+  for j = 9, #op do
+    local i = op[j]
+    if refs[i][5] == '1' then
+      local limit = ref_limits[i]
+      if not limit then return j - 9, 1 end
+      local rec = record_of(i)
+      if rec.u + rec.r + amount > limit then return j - 9, 0 end
+    end
+  end
+  return nil
+end
+
+local function charge(op)
+  local reserve, id, amount, ik = op[2] == 1, op[3], op[4], op[7]
+  if ik > 0 then
+    local key = ARGV[ik]
+    local seen = memos[key]
+    if seen == nil then
+      seen = redis.call('GET', key)
+      memos[key] = seen
+    end
+    if seen then
+      local sep = string.find(seen, '|', 1, true)
+      out[k + 1], out[k + 2], out[k + 3] = 3, string.sub(seen, 1, sep - 1), tonumber(string.sub(seen, sep + 1)) or 0
+      k = k + 3
+      for j = 9, #op do put_current(ref_limits[op[j]], record_of(op[j]), refs[op[j]][3]) end
+      return '0'
+    end
+  end
+  if op[5] ~= 1 then
+    local at, missing = refusal(op, amount)
+    -- A refusal is never caused by an expired hold: the bounded purge above may have left some due.
+    if at and missing == 0 and not purged_all and #redis.call('ZRANGEBYSCORE', holds_key, '-inf', now, 'LIMIT', 0, 1) > 0 then
+      purge_rest()
+      at, missing = refusal(op, amount)
+    end
+    if at then
+      out[k + 1], out[k + 2], out[k + 3] = 0, at, missing
+      k = k + 3
+      for j = 9, #op do put_current(ref_limits[op[j]], record_of(op[j]), refs[op[j]][3]) end
+      return '0'
+    end
+  end
+  local used, held = amount, 0
+  if reserve then used, held = 0, amount end
+  k = k + 1
+  out[k] = 1
+  local expires_at = 0
+  if reserve then
+    expires_at = now + op[6]
+    k = k + 1
+    out[k] = expires_at
+  end
+  local skipped = false
+  for j = 9, #op do
+    local i = op[j]
+    local limit = ref_limits[i]
+    if limit then
+      add(refs[i], record_of(i), limit, used, held)
+    else
+      k = k + 1
+      out[k] = 0
+      skipped = true
+    end
+  end
+  local mask, kept = nil, {}
+  if skipped or reserve then
+    mask = {}
+    for j = 9, #op do
+      if ref_limits[op[j]] then
+        kept[#kept + 1] = refs[op[j]]
+        mask[#mask + 1] = '1'
+      else
+        mask[#mask + 1] = '0'
+      end
+    end
+  end
+  if reserve then
+    -- No time to live while held: the purge that frees the hold needs the record (it sets one then).
+    redis.call('HSET', ARGV[op[8]], 'a', int(amount), 'refs', cjson.encode(kept), 'x', int(expires_at), 's', 'held')
+    new_holds[#new_holds + 1] = int(expires_at)
+    new_holds[#new_holds + 1] = id
+  end
+  -- A reservation's key lives as long as the reservation can still be settled, and then the retention.
+  if ik > 0 then
+    local memo = id .. '|' .. int(expires_at)
+    memos[ARGV[ik]] = memo
+    redis.call('SET', ARGV[ik], memo, 'PX', int(retention + op[6]))
+  end
+  -- A spend's cancel subtracts from the refs it added to: named when some had no limit.
+  if skipped and not reserve then return 'm' .. table.concat(mask) end
+  return '1'
+end
+
+local function settle(op)
+  local commit, id, amount, spend_id, rkey = op[2] == 1, op[3], op[4], op[5], ARGV[op[6]]
+  local r = redis.call('HMGET', rkey, 'a', 'refs', 's', 'sid', 'act', 'exp', 'cx')
+  local status = nil
+  if r[7] == batch then
+    status = 2
+  elseif not r[3] then
+    status = 5
+  elseif r[3] == 'released' then
+    status = 6
+  elseif r[3] == 'committed' then
+    out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5] = 7, r[4], tonumber(r[5]), tonumber(r[1]), tonumber(r[6])
+    k = k + 5
+    return '0'
+  end
+  if status then
+    k = k + 1
+    out[k] = status
+    return '0'
+  end
+  local reserved = tonumber(r[1])
+  local expired = r[3] == 'expired'
+  local used, held = 0, -reserved
+  if commit then used = amount end
+  if expired then held = 0 end
+  local e = 0
+  if expired then e = 1 end
+  out[k + 1], out[k + 2], out[k + 3], out[k + 4] = 1, reserved, e, r[2]
+  k = k + 4
+  for _, ref in ipairs(cjson.decode(r[2])) do
+    add(ref, record_at(key_totals(prefix, ref[1], ref[2])), limit_of(ref) or 0, used, held)
+  end
+  -- 'by' names the batch that settled, so that a cancel undoes exactly this step.
+  if commit then
+    redis.call('HSET', rkey, 's', 'committed', 'sid', spend_id, 'act', int(amount), 'exp', e, 'by', batch)
+  else
+    redis.call('HSET', rkey, 's', 'released', 'exp', e, 'by', batch)
+  end
+  redis.call('PEXPIRE', rkey, int(retention))
+  settled[#settled + 1] = id
+  return '1'
+end
+
+for i, op in ipairs(ops) do
+  local code
+  if op[1] == 'c' then code = charge(op) else code = settle(op) end
+  codes[i] = code
+  if code ~= '1' then changed = true end
+end
+
+-- Each touched record written once, with the fields that changed.
+for key, rec in pairs(records) do
+  if rec.new then
+    redis.call('HSET', key, 'u', int(rec.u), 'r', int(rec.r), 'd', rec.d, 'du', int(rec.du), 's', '1', 'sl', int(rec.sl))
+    if rec.forget > 0 then redis.call('PEXPIREAT', key, int(rec.forget)) end
+  elseif rec.exists then
+    local f = {}
+    if rec.u ~= rec.u0 then f[#f + 1] = 'u'; f[#f + 1] = int(rec.u) end
+    if rec.r ~= rec.r0 then f[#f + 1] = 'r'; f[#f + 1] = int(rec.r) end
+    if rec.d ~= rec.d0 then f[#f + 1] = 'd'; f[#f + 1] = rec.d end
+    if rec.du ~= rec.du0 then f[#f + 1] = 'du'; f[#f + 1] = int(rec.du) end
+    if rec.sl ~= rec.sl0 then f[#f + 1] = 'sl'; f[#f + 1] = int(rec.sl) end
+    if #f > 0 then redis.call('HSET', key, unpack(f)) end
+  end
+end
+if #new_holds > 0 then redis.call('ZADD', holds_key, unpack(new_holds)) end
+if #settled > 0 then redis.call('ZREM', holds_key, unpack(settled)) end
+if changed then redis.call('HSET', session, batch, table.concat(codes, ',') .. ',') end
+return out
