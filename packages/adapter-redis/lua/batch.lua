@@ -3,7 +3,7 @@
 -- nothing at all once the server's clock has passed the batch's deadline (the client has given up on it).
 -- Each budget record and each limit override is read once per batch and kept in Lua tables while the
 -- operations apply; each touched record is written once at the end, with only the fields that changed.
--- KEYS: 1 limits hash, 2 holds zset, 3 session hash
+-- KEYS: 1 limits hash, 2 holds zset, 3 session hash, 4 leases zset
 -- ARGV: 1 prefix, 2 batch attempt, 3 deadline (server ms), 4 session ttl ms (0: no refresh),
 --       5 retention ms, 6 history retention ms, 7 refs (JSON array of refs), 8 operations (JSON array),
 --       9 number of acks k, 10…9+k attempts of answered batches whose session entries can go, then the
@@ -12,6 +12,7 @@
 --   { 'c', reserve (0/1), id, amount, force (0/1), ttl ms, idempotency key index (0: none),
 --     reservation key index (0: a spend), ref index… }                       a charge
 --   { 's', commit (0/1), reservation id, amount, spend id, reservation key index }   a settle
+--   { 'l', slice id, spent (its total so far), want, min, expire ms, ref index }      a lease step
 -- Returns { now, 1, result… } | { now, 2, known } (late: a no-op; known 0 when the session expired, so an
 -- earlier copy may have run unseen) | { now, 3 } (this very batch ran before: a resend after a lost answer).
 -- Results, one per operation, in order:
@@ -19,6 +20,7 @@
 --         | 0, refusedAt, missing (0/1), totals…
 --   settle: 1, reserved, expired (0/1), refs JSON, totals… | 5 (unknown) | 6 (released before)
 --         | 7, spend id, actual, reserved, expired | 2 (cancelled before it arrived: a no-op)
+--   lease: slice granted, totals (one ref), leased | 0, 0 (the ref has no limit)
 --   totals per ref: 0 (no limit) | 1, limit, limitBefore, used, usedBefore, reserved, dayUsed
 --         | 2, the same six, previousPeriod, previousUsed
 -- The batch's session entry (claimed at the start) holds one code per operation for lua/cancel.lua:
@@ -26,7 +28,7 @@
 -- that skipped refs without a limit. A cancel leaves '!' .. attempt instead: that batch arriving later is a no-op.
 local prefix, batch, deadline = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local retention, history_retention = tonumber(ARGV[5]), tonumber(ARGV[6])
-local limits_key, holds_key, session = KEYS[1], KEYS[2], KEYS[3]
+local limits_key, holds_key, session, leases_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = server_now()
 
 local acks = tonumber(ARGV[9])
@@ -54,6 +56,8 @@ end
 
 local refs = cjson.decode(ARGV[7])
 local purged = purge(prefix, holds_key, now, retention, 64)
+-- Before any record is read into the batch's tables: the charges write the records directly.
+purge_leases(prefix, leases_key, now, retention)
 local purged_all = purged < 64
 
 -- Run-time limit overrides by name (false: none), read once per batch.
@@ -103,9 +107,11 @@ local records = {}
 local function record_at(key)
   local rec = records[key]
   if rec then return rec end
-  local cur = redis.call('HMGET', key, 'u', 'r', 'd', 'du', 's', 'sl')
+  local cur = redis.call('HMGET', key, 'u', 'r', 'd', 'du', 's', 'sl', 'l', 'su')
   local u, r, d, du, sl = tonumber(cur[1]) or 0, tonumber(cur[2]) or 0, cur[3] or '', tonumber(cur[4]) or 0, tonumber(cur[6])
-  rec = { u = u, r = r, d = d, du = du, sl = sl, u0 = u, r0 = r, d0 = d, du0 = du, sl0 = sl, exists = cur[1] ~= false, created = cur[5] ~= false }
+  local l = tonumber(cur[7]) or 0
+  rec = { u = u, r = r, d = d, du = du, sl = sl, l = l, su = tonumber(cur[8]), u0 = u, r0 = r, d0 = d, du0 = du, sl0 = sl, l0 = l,
+    exists = cur[1] ~= false, created = cur[5] ~= false }
   records[key] = rec
   return rec
 end
@@ -206,7 +212,13 @@ local function add(ref, rec, limit, used, reserved)
   rec.u, rec.r, rec.d, rec.du, rec.sl = u + used, rec.r + reserved, d, du, limit
   local day_used = 0
   if d == ref[3] then day_used = du end
-  out[k + 2], out[k + 3], out[k + 4], out[k + 5], out[k + 6], out[k + 7] = limit, seen, u + used, u, rec.r, day_used
+  -- A slice charged at expiry left the used the level was last derived from: this step reports the crossing.
+  local before = u
+  if rec.su then
+    before = rec.su
+    rec.su, rec.su_cleared = nil, true
+  end
+  out[k + 2], out[k + 3], out[k + 4], out[k + 5], out[k + 6], out[k + 7] = limit, seen, u + used, before, rec.r, day_used
   if prev_period then
     out[k + 1], out[k + 8], out[k + 9] = 2, prev_period, prev_used
     k = k + 9
@@ -318,6 +330,44 @@ local function charge(op)
   return '1'
 end
 
+-- A lease step for one slice (record-adapter.ts's lease): the slice held under its id is given back, what
+-- its holder spent beyond what was recorded for the id is recorded, and a new slice is granted out of
+-- what is free. Idempotent: sent again, it records nothing twice.
+local function lease(op)
+  local id, spent, want, min, expire, i = op[2], op[3], op[4], op[5], op[6], op[7]
+  local ref = refs[i]
+  local limit = ref_limits[i]
+  if not limit then
+    out[k + 1], out[k + 2] = 0, 0
+    k = k + 2
+    return '0'
+  end
+  local lkey = key_lease(prefix, id)
+  local held = redis.call('HMGET', lkey, 'a', 'rc')
+  local given, recorded = tonumber(held[1]) or 0, tonumber(held[2]) or 0
+  local used = math.max(0, spent - recorded)
+  local rec = record_of(i)
+  local slice = 0
+  if ref[5] == '1' then slice = grant_for(want, min, limit - (rec.u + used) - (rec.r - given)) end
+  rec.l = rec.l + slice - given
+  k = k + 1
+  out[k] = slice
+  add(ref, rec, limit, used, slice - given)
+  k = k + 1
+  out[k] = rec.l
+  local expires_at = now + expire
+  redis.call('HSET', lkey, 'a', int(slice), 'rc', int(math.max(recorded, spent)), 'ref', cjson.encode(ref), 'x', int(expires_at))
+  if slice > 0 then
+    redis.call('PERSIST', lkey)
+    redis.call('ZADD', leases_key, int(expires_at), id)
+  else
+    -- Kept as long as a step sent again could still arrive (the retention).
+    redis.call('PEXPIRE', lkey, int(retention))
+    if given > 0 then redis.call('ZREM', leases_key, id) end
+  end
+  return '0'
+end
+
 local function settle(op)
   local commit, id, amount, spend_id, rkey = op[2] == 1, op[3], op[4], op[5], ARGV[op[6]]
   local r = redis.call('HMGET', rkey, 'a', 'refs', 's', 'sid', 'act', 'exp', 'cx')
@@ -363,7 +413,14 @@ end
 
 for i, op in ipairs(ops) do
   local code
-  if op[1] == 'c' then code = charge(op) else code = settle(op) end
+  local kind = op[1]
+  if kind == 'c' then
+    code = charge(op)
+  elseif kind == 's' then
+    code = settle(op)
+  else
+    code = lease(op)
+  end
   codes[i] = code
   if code ~= '1' then changed = true end
 end
@@ -371,15 +428,17 @@ end
 -- Each touched record written once, with the fields that changed.
 for key, rec in pairs(records) do
   if rec.new then
-    redis.call('HSET', key, 'u', int(rec.u), 'r', int(rec.r), 'd', rec.d, 'du', int(rec.du), 's', '1', 'sl', int(rec.sl))
+    redis.call('HSET', key, 'u', int(rec.u), 'r', int(rec.r), 'd', rec.d, 'du', int(rec.du), 's', '1', 'sl', int(rec.sl), 'l', int(rec.l))
     if rec.forget > 0 then redis.call('PEXPIREAT', key, int(rec.forget)) end
   elseif rec.exists then
+    if rec.su_cleared then redis.call('HDEL', key, 'su') end
     local f = {}
     if rec.u ~= rec.u0 then f[#f + 1] = 'u'; f[#f + 1] = int(rec.u) end
     if rec.r ~= rec.r0 then f[#f + 1] = 'r'; f[#f + 1] = int(rec.r) end
     if rec.d ~= rec.d0 then f[#f + 1] = 'd'; f[#f + 1] = rec.d end
     if rec.du ~= rec.du0 then f[#f + 1] = 'du'; f[#f + 1] = int(rec.du) end
     if rec.sl ~= rec.sl0 then f[#f + 1] = 'sl'; f[#f + 1] = int(rec.sl) end
+    if rec.l ~= rec.l0 then f[#f + 1] = 'l'; f[#f + 1] = int(rec.l) end
     if #f > 0 then redis.call('HSET', key, unpack(f)) end
   end
 end

@@ -3,7 +3,8 @@
 -- not past its deadline), is fenced off so that it is a no-op when it does. Safe to run twice.
 -- KEYS: 1 session hash, 2 holds zset, 3… the operations' reservation and idempotency keys
 -- ARGV: 1 prefix, 2 doubts (JSON): { b = batch attempt, dl = deadline, ops } with ops in the batch's order:
---       { t = 'c', id, a, rv, refs, rk, ik } for a charge, { t = 's', id, rk } for a settle;
+--       { t = 'c', id, a, rv, refs, rk, ik } for a charge, { t = 's', id, rk } for a settle, { t = 'l', id } for a
+--       lease step (left alone: it sends its slice's total spend, so sent again it counts once);
 --       rk/ik: KEYS index or 0
 -- Returns { now, result… } with one result per batch: 'undone' | 'absent' (it did not run and never will)
 --       | 'fenced' (undone or absent, and fenced off until its deadline) | 'lost' (the session expired:
@@ -86,7 +87,7 @@ local function cancel_batch(d)
   if not entry and redis.call('HEXISTS', session, '#') == 0 then
     local charges = false
     for _, op in ipairs(d.ops) do
-      if op.t == 's' then cancel_settle(op, d.b, d.dl) else charges = true end
+      if op.t == 's' then cancel_settle(op, d.b, d.dl) elseif op.t == 'c' then charges = true end
     end
     if charges then return 'lost' end
     return 'absent'
@@ -100,7 +101,7 @@ local function cancel_batch(d)
     i = i + 1
     if op.t == 's' then
       cancel_settle(op, d.b, d.dl)
-    elseif ran and codes[i] ~= '0' then
+    elseif op.t == 'c' and ran and codes[i] ~= '0' then
       undo_charge(op, codes[i])
     end
   end

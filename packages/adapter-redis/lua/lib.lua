@@ -27,13 +27,54 @@ local function effective_limit(limits_key, has_overrides, ref)
   return tonumber(ref[4])
 end
 
--- Totals as the adapter decodes them: { limit, limitBefore, used, usedBefore, reserved, dayUsed, previousPeriod, previousUsed }
+-- Totals as the adapter decodes them: { limit, limitBefore, used, usedBefore, reserved, dayUsed, previousPeriod, previousUsed, leased }
 local function read_totals(prefix, ref, limit)
-  local cur = redis.call('HMGET', key_totals(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du')
+  local cur = redis.call('HMGET', key_totals(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du', 'l')
   local used = tonumber(cur[1]) or 0
   local day_used = 0
   if cur[3] == ref[3] then day_used = tonumber(cur[4]) or 0 end
-  return { limit, limit, used, used, tonumber(cur[2]) or 0, day_used, '', 0 }
+  return { limit, limit, used, used, tonumber(cur[2]) or 0, day_used, '', 0, tonumber(cur[5]) or 0 }
+end
+
+-- How much of what is free a lease step grants (lease-grant.ts's grantFor): `want` while at least twice
+-- that is free; else half of what is free, but at least `min`; never more than is free, and nothing when
+-- less than `min` is free.
+local function grant_for(wanted, min, free)
+  local want = math.max(wanted, min)
+  if want <= 0 or free <= 0 or free < min then return 0 end
+  if free >= 2 * want then return want end
+  return math.min(free, math.max(min, math.floor(free / 2)))
+end
+
+-- Charges in full the leased slices whose time is up (their holders are presumed dead): at most 64 per
+-- step. The totals keep the used the level was last derived from in 'su', so that the next step on the
+-- instance reports the crossing this charge caused. A totals record forgotten meanwhile is left alone.
+local function purge_leases(prefix, leases_key, now, retention)
+  local due = redis.call('ZRANGEBYSCORE', leases_key, '-inf', now, 'LIMIT', 0, 64)
+  for _, id in ipairs(due) do
+    local lkey = key_lease(prefix, id)
+    local l = redis.call('HMGET', lkey, 'a', 'rc', 'ref', 'x')
+    local amount = tonumber(l[1]) or 0
+    if amount > 0 and (tonumber(l[4]) or 0) <= now then
+      local ref = cjson.decode(l[3])
+      local tkey = key_totals(prefix, ref[1], ref[2])
+      local cur = redis.call('HMGET', tkey, 'u', 'r', 'l', 'su', 'd', 'du')
+      if cur[1] then
+        local u = tonumber(cur[1])
+        local d, du = cur[5] or '', tonumber(cur[6]) or 0
+        if d == ref[3] then
+          du = du + amount
+        elseif ref[3] > d then
+          d, du = ref[3], amount
+        end
+        redis.call('HSET', tkey, 'u', int(u + amount), 'r', int((tonumber(cur[2]) or 0) - amount),
+          'l', int((tonumber(cur[3]) or 0) - amount), 'su', cur[4] or int(u), 'd', d, 'du', int(du))
+      end
+      redis.call('HSET', lkey, 'a', '0', 'rc', int((tonumber(l[2]) or 0) + amount))
+      redis.call('PEXPIRE', lkey, int(retention))
+    end
+  end
+  if #due > 0 then redis.call('ZREM', leases_key, unpack(due)) end
 end
 
 -- When a period's records may be forgotten: history retention after the period ends (0: never).

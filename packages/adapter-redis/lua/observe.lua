@@ -1,10 +1,12 @@
 -- observe: current totals of some instances, recording each existing one's current limit as the one its
 -- level was derived from (the previous one comes back as limitBefore). Creates nothing.
--- KEYS: 1 limits hash, 2 holds zset   ARGV: 1 prefix, 2 retention ms, 3 refs
+-- KEYS: 1 limits hash, 2 holds zset, 3 leases zset   ARGV: 1 prefix, 2 retention ms, 3 refs
+-- A slice charged at expiry left the used its level was derived from in 'su': reported here as usedBefore.
 -- Returns { now, totals… }
 local prefix, retention = ARGV[1], tonumber(ARGV[2])
 local now = server_now()
 purge(prefix, KEYS[2], now, retention, nil)
+purge_leases(prefix, KEYS[3], now, retention)
 local has_overrides = redis.call('EXISTS', KEYS[1]) == 1
 local totals = {}
 for i, ref in ipairs(decode_refs(3)) do
@@ -12,10 +14,14 @@ for i, ref in ipairs(decode_refs(3)) do
   if limit then
     local t = read_totals(prefix, ref, limit)
     local key = key_totals(prefix, ref[1], ref[2])
-    local seen = redis.call('HGET', key, 'sl')
-    if seen and tonumber(seen) ~= limit then
-      t[2] = tonumber(seen)
+    local seen = redis.call('HMGET', key, 'sl', 'su')
+    if seen[1] and tonumber(seen[1]) ~= limit then
+      t[2] = tonumber(seen[1])
       redis.call('HSET', key, 'sl', int(limit))
+    end
+    if seen[2] then
+      t[4] = tonumber(seen[2])
+      redis.call('HDEL', key, 'su')
     end
     totals[i] = t
   else

@@ -1,17 +1,32 @@
-// The batch script's wire format (lua/batch.lua): operations tagged by kind ('c' charge, 's' settle) over
+// The batch script's wire format (lua/batch.lua): operations tagged by kind ('c' charge, 's' settle, 'l' lease) over
 // one ref table per batch, and the flat reply read back into one outcome per operation. A new kind of
 // operation adds a tag here and a branch in the script; the batch around it stays as it is.
 import { SpendGuardError } from '@spendguard/core';
-import type { ChargeOutcome, ChargeRequest, InstanceRef, InstanceTotals, SettleOutcome, SettleRequest } from '@spendguard/core/adapter';
+import type {
+  ChargeOutcome,
+  ChargeRequest,
+  InstanceRef,
+  InstanceTotals,
+  LeaseItem,
+  SettleOutcome,
+  SettleRequest,
+} from '@spendguard/core/adapter';
 import type { DoubtOp } from './in-doubt.js';
 import type { KeyName } from './keys.js';
 import { decodeStoredRef, encodeRef } from './replies.js';
 
 export type Op =
   | { kind: 'charge'; req: ChargeRequest; reservationKey?: KeyName; idempotencyKey?: KeyName }
-  | { kind: 'settle'; req: SettleRequest; reservationKey: KeyName };
+  | { kind: 'settle'; req: SettleRequest; reservationKey: KeyName }
+  | { kind: 'lease'; item: LeaseItem; now: number; expireMs: number };
 
-export type Outcome = ChargeOutcome | SettleOutcome;
+/** One slice's part of a lease step. */
+export interface LeaseItemOutcome {
+  slice: number;
+  totals: InstanceTotals | null;
+}
+
+export type Outcome = ChargeOutcome | SettleOutcome | LeaseItemOutcome;
 
 /** Where the operations' keys start among the arguments (ARGV index, 1-based), after `acks` acks. */
 export const keysAt = (acks: number): number => 10 + acks;
@@ -26,7 +41,19 @@ export function encodeOps(ops: readonly Op[], firstKey: number): { refs: string;
   const table: string[] = [];
   const keys: KeyName[] = [];
   const key = (k: KeyName | undefined): number => (k === undefined ? 0 : firstKey + keys.push(k) - 1);
+  const refAt = (ref: InstanceRef): number => {
+    let at = index.get(ref);
+    if (at === undefined) {
+      at = table.push(refJson(ref));
+      index.set(ref, at);
+    }
+    return at;
+  };
   const encoded = ops.map((op) => {
+    if (op.kind === 'lease') {
+      const { item } = op;
+      return ['l', item.id, item.spent, item.want, item.min, op.expireMs, refAt(item.ref)];
+    }
     if (op.kind === 'settle') {
       const r = op.req;
       return r.action === 'commit'
@@ -44,14 +71,7 @@ export function encodeOps(ops: readonly Op[], firstKey: number): { refs: string;
       key(op.idempotencyKey),
       r.kind === 'reserve' ? key(op.reservationKey) : 0,
     ];
-    for (const ref of r.instances) {
-      let at = index.get(ref);
-      if (at === undefined) {
-        at = table.push(refJson(ref));
-        index.set(ref, at);
-      }
-      out.push(at);
-    }
+    for (const ref of r.instances) out.push(refAt(ref));
     return out;
   });
   return { refs: `[${table.join(',')}]`, ops: JSON.stringify(encoded), keys };
@@ -70,6 +90,8 @@ function refJson(ref: InstanceRef): string {
 
 /** What the cancel needs to know of an operation, should its batch's answer be lost. */
 export function doubtOf(op: Op): DoubtOp {
+  // A lease step sends what its slice spent in total: sent again, it counts once; nothing to undo.
+  if (op.kind === 'lease') return { kind: 'lease', id: op.item.id };
   if (op.kind === 'settle') return { kind: 'settle', reservationId: op.req.reservationId, reservationKey: op.reservationKey };
   const d: DoubtOp = {
     kind: 'charge',
@@ -92,6 +114,18 @@ export function decodeResults(reply: unknown[], ops: readonly Op[]): Array<Outco
   let i = 2;
   for (let n = 0; n < ops.length; n++) {
     const op = ops[n] as Op;
+    if (op.kind === 'lease') {
+      const slice = reply[i++] as number;
+      const totals: Array<InstanceTotals | null> = [null];
+      i = readTotals(reply, i, 1, totals);
+      const t = totals[0] ?? null;
+      if (t) {
+        const leased = reply[i++] as number;
+        if (leased !== 0) t.leased = leased;
+      }
+      out[n] = { slice, totals: t };
+      continue;
+    }
     const status = reply[i++] as number;
     if (op.kind === 'charge') {
       const count = op.req.instances.length;

@@ -43,7 +43,7 @@ async function scripts() {
     const encoded = encodeOps(ops, keysAt(0));
     return call(
       'batch',
-      [keys.limits, keys.holds, session],
+      [keys.limits, keys.holds, session, keys.leases],
       [keys.prefix, attempt, deadline, 0, 86_400_000, 86_400_000, encoded.refs, encoded.ops, 0],
     );
   };

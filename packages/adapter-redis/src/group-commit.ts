@@ -69,7 +69,7 @@ export class GroupCommit {
 
   private send(batch: Pending[]): void {
     const ops = batch.map((p) => p.op);
-    const { limits, holds, prefix } = this.keys;
+    const { limits, holds, leases, prefix } = this.keys;
     const done = () => {
       this.inFlight--;
       if (batch.length > 1) this.gather();
@@ -78,7 +78,7 @@ export class GroupCommit {
     this.caller
       .record({
         script: 'batch',
-        keys: [limits, holds, this.caller.session],
+        keys: [limits, holds, this.caller.session, leases],
         args: (attempt, deadline, session) => {
           const acks = session?.acks ?? [];
           const encoded = encodeOps(ops, keysAt(acks.length));

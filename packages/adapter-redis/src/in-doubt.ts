@@ -16,7 +16,9 @@ export type DoubtOp =
       reservationKey?: KeyName;
       idempotencyKey?: KeyName;
     }
-  | { kind: 'settle'; reservationId: string; reservationKey: KeyName };
+  | { kind: 'settle'; reservationId: string; reservationKey: KeyName }
+  /** A lease step: idempotent (its slice's total spend is sent whole), so a cancel leaves it. */
+  | { kind: 'lease'; id: string };
 
 export interface Doubt {
   /** The batch's attempt: its entry in the session, and the 'by' of the reservations it settled. */
@@ -39,17 +41,19 @@ export function cancelRequest(session: KeyName, holds: KeyName, batch: readonly 
     b: d.attempt,
     dl: d.deadline,
     ops: d.ops.map((op) =>
-      op.kind === 'charge'
-        ? {
-            t: 'c',
-            id: op.callId,
-            a: op.amount,
-            rv: op.reserve ? 1 : 0,
-            refs: op.refs.map(encodeRef),
-            rk: op.reserve ? slot(op.reservationKey) : 0,
-            ik: slot(op.idempotencyKey),
-          }
-        : { t: 's', id: op.reservationId, rk: slot(op.reservationKey) },
+      op.kind === 'lease'
+        ? { t: 'l', id: op.id }
+        : op.kind === 'charge'
+          ? {
+              t: 'c',
+              id: op.callId,
+              a: op.amount,
+              rv: op.reserve ? 1 : 0,
+              refs: op.refs.map(encodeRef),
+              rk: op.reserve ? slot(op.reservationKey) : 0,
+              ik: slot(op.idempotencyKey),
+            }
+          : { t: 's', id: op.reservationId, rk: slot(op.reservationKey) },
     ),
   }));
   return { keys, doubts: JSON.stringify(doubts) };
@@ -58,6 +62,12 @@ export function cancelRequest(session: KeyName, holds: KeyName, batch: readonly 
 /** Whom a batch in doubt concerns, for messages. */
 export function describeDoubt(d: Doubt): string {
   return d.ops
-    .map((op) => (op.kind === 'charge' ? `${op.reserve ? 'reserve' : 'spend'} ${op.callId}` : `settle of ${op.reservationId}`))
+    .map((op) =>
+      op.kind === 'lease'
+        ? `lease step of ${op.id}`
+        : op.kind === 'charge'
+          ? `${op.reserve ? 'reserve' : 'spend'} ${op.callId}`
+          : `settle of ${op.reservationId}`,
+    )
     .join(', ');
 }

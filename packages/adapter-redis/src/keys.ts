@@ -28,6 +28,10 @@ export const LAYOUT = {
   latestPeriod: 'i:{instance}',
   idempotency: 'k:{key}',
   reservation: 'r:{id}',
+  /** A guard's leased slice, by its id (hash: held amount, recorded, ref, expiry). */
+  lease: 'l:{id}',
+  /** Slices that hold an amount (zset: lease id scored by when it is charged in full unless renewed). */
+  leases: 'leases',
   /** One instance's totals in one period (hash). */
   totals: 't:{instance}:{period}',
 } as const;
@@ -40,6 +44,7 @@ export interface Keys {
   limits: string;
   limitsVersion: string;
   holds: string;
+  leases: string;
   session(id: string): KeyName;
   instances(rule: string): KeyName;
   latestPeriod(instance: string): KeyName;
@@ -89,6 +94,7 @@ export function keysFor(prefix: string): Keys {
     limits: p + LAYOUT.limits,
     limitsVersion: p + LAYOUT.limitsVersion,
     holds: p + LAYOUT.holds,
+    leases: p + LAYOUT.leases,
     session: builder(p, LAYOUT.session),
     instances: builder(p, LAYOUT.instances),
     latestPeriod: builder(p, LAYOUT.latestPeriod),

@@ -9,6 +9,8 @@ import type {
   InstancePage,
   InstancePageRequest,
   InstanceRef,
+  LeaseOutcome,
+  LeaseRequest,
   LimitsSnapshot,
   SetLimitOutcome,
   SetLimitRequest,
@@ -19,7 +21,7 @@ import type {
 } from '@spendguard/core/adapter';
 import { DEFAULT_HISTORY_RETENTION_MS, DEFAULT_RETENTION_MS } from '@spendguard/core/adapter';
 import type { Cluster, Redis } from 'ioredis';
-import type { Op } from './batch.js';
+import type { LeaseItemOutcome, Op } from './batch.js';
 import { GroupCommit } from './group-commit.js';
 import { keysFor } from './keys.js';
 import { decodeTotals, encodeRefs } from './replies.js';
@@ -112,13 +114,21 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
       return batches.submit({ kind: 'settle', req, reservationKey: keys.reservation(req.reservationId) }) as Promise<SettleOutcome>;
     },
 
+    /** One batch operation per slice: they go out together, and a lease step sent again counts once. */
+    async lease(req: LeaseRequest): Promise<LeaseOutcome> {
+      const outcomes = await Promise.all(
+        req.items.map((item) => batches.submit({ kind: 'lease', item, now: req.now, expireMs: req.expireMs }) as Promise<LeaseItemOutcome>),
+      );
+      return { slices: outcomes.map((o) => o.slice), totals: outcomes.map((o) => o.totals) };
+    },
+
     async read(refs: readonly InstanceRef[]) {
-      const reply = await caller.read('read', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, retention()]));
+      const reply = await caller.read('read', [keys.limits, keys.holds, keys.leases], encodeRefs(refs, [keys.prefix, retention()]));
       return decodeTotals(reply, 1, refs.length).totals;
     },
 
     async observe(refs: readonly InstanceRef[]) {
-      const reply = await caller.read('observe', [keys.limits, keys.holds], encodeRefs(refs, [keys.prefix, retention()]));
+      const reply = await caller.read('observe', [keys.limits, keys.holds, keys.leases], encodeRefs(refs, [keys.prefix, retention()]));
       return decodeTotals(reply, 1, refs.length).totals;
     },
 

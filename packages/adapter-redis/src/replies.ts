@@ -35,7 +35,7 @@ export function decodeStoredRef(a: Array<string | false>): InstanceRef {
   };
 }
 
-/** Reads `count` totals from `reply` starting at `at`; returns them and the next position. */
+/** Reads `count` totals (read and observe: nine values each) from `reply` starting at `at`; returns them and the next position. */
 export function decodeTotals(reply: unknown[], at: number, count: number): { totals: Array<InstanceTotals | null>; next: number } {
   const totals: Array<InstanceTotals | null> = [];
   let i = at;
@@ -54,8 +54,10 @@ export function decodeTotals(reply: unknown[], at: number, count: number): { tot
     };
     const previous = reply[i + 6];
     if (typeof previous === 'string' && previous !== '') t.previous = { period: previous, used: Number(reply[i + 7]) };
+    const leased = Number(reply[i + 8]);
+    if (leased !== 0) t.leased = leased;
     totals.push(t);
-    i += 8;
+    i += 9;
   }
   return { totals, next: i };
 }
