@@ -66,6 +66,12 @@ const RATIOS = [
       target: n === 64 ? '≥ 100 %' : '',
     },
   ]),
+  ...[1, 64].map((n) => ({
+    label: `redis leased spend, ${n} in flight / memory adapter spend`,
+    of: `redis leased: spend with lease, 3 budgets, ${n} in flight`,
+    to: 'redis leased: memory adapter spend, 3 budgets, 1 in flight (reference, same run)',
+    target: '≥ 50 %',
+  })),
 ];
 
 console.log(`spendguard benchmark — node ${process.version}, ${new Date().toISOString()}\n`);
