@@ -41,7 +41,7 @@ const total = (s: MemoryStats) => s.instances + s.totals + s.listed + s.reservat
 describe('memoryAdapter growth', () => {
   it(`${KEYS} distinct keys over ${DAYS} simulated days keep records and heap bounded`, { timeout: 120_000 }, async () => {
     const store = memoryAdapter({ historyRetentionMs: DAY });
-    store.configure({ retentionMs: HOUR });
+    store.configure({ retentionMs: HOUR, eventRetentionMs: HOUR });
     const gc = collector();
     const heap = () => {
       gc?.();

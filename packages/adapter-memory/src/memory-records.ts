@@ -1,5 +1,13 @@
 // The memory adapter's records: Maps in this process, with a forget queue ordered by deadline.
-import type { InstancePage, LeaseRecord, PeriodRecord, Records, RememberedKey, ReservationRecord } from '@spendguard/core/adapter';
+import type {
+  FeedFact,
+  InstancePage,
+  LeaseRecord,
+  PeriodRecord,
+  Records,
+  RememberedKey,
+  ReservationRecord,
+} from '@spendguard/core/adapter';
 import { DeadlineQueue } from './deadline-queue.js';
 import { RuleListing } from './rule-listing.js';
 
@@ -22,6 +30,7 @@ type Forgettable =
   | { kind: 'key'; key: string }
   | { kind: 'reservation'; id: string }
   | { kind: 'lease'; id: string }
+  | { kind: 'fact'; seq: number }
   | { kind: 'totals'; instance: string; period: string }
   | { kind: 'instance'; instance: string };
 
@@ -36,6 +45,8 @@ export interface MemoryStats {
   reservations: number;
   /** Leased slices, holding or remembered for their retention. */
   leases: number;
+  /** Facts kept in the event feed. */
+  facts: number;
   idempotencyKeys: number;
   /** Entries waiting in the forget and expiry queues. */
   queued: number;
@@ -52,6 +63,10 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
   const leases = new Map<string, { record: LeaseRecord; forgetAt: number }>();
   const expiries = new DeadlineQueue<string>();
   const leaseExpiries = new DeadlineQueue<string>();
+  /** The feed: fact number `seq` is at facts[seq - firstSeq] (null once forgotten; the front is trimmed). */
+  const facts: Array<FeedFact | null> = [];
+  let firstSeq = 1;
+  let factCount = 0;
   const forgets = new DeadlineQueue<Forgettable>();
 
   function instance(name: string, rule: string): InstanceRecord {
@@ -94,6 +109,20 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
         if (l && l.forgetAt !== 0 && l.forgetAt <= now) leases.delete(item.id);
         return;
       }
+      case 'fact': {
+        const at = item.seq - firstSeq;
+        if (at >= 0 && facts[at]) {
+          facts[at] = null;
+          factCount--;
+        }
+        let trim = 0;
+        while (trim < facts.length && facts[trim] === null) trim++;
+        if (trim > 0) {
+          facts.splice(0, trim);
+          firstSeq += trim;
+        }
+        return;
+      }
       case 'totals': {
         // A period's forget time is fixed by its end, so any due entry for it means the record is due.
         const inst = instances.get(item.instance);
@@ -126,6 +155,7 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
         listed,
         reservations: reservations.size,
         leases: leases.size,
+        facts: factCount,
         idempotencyKeys: keys.size,
         queued: forgets.size + expiries.size + leaseExpiries.size,
       };
@@ -186,6 +216,22 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
       if (forgetAt !== 0) forgets.push(forgetAt, { kind: 'lease', id });
     },
     nextDueLease: (now) => leaseExpiries.popDue(now),
+
+    appendFact(fact, forgetAt) {
+      const seq = firstSeq + facts.length;
+      facts.push({ id: String(seq), ...fact });
+      factCount++;
+      forgets.push(forgetAt, { kind: 'fact', seq });
+    },
+    factsFrom(from, limit) {
+      const start = from === undefined ? 0 : Math.max(0, Number(from) - firstSeq);
+      const out: FeedFact[] = [];
+      for (let i = start; i < facts.length && out.length < limit; i++) {
+        const f = facts[i];
+        if (f) out.push(f);
+      }
+      return out;
+    },
 
     rememberedKey(key, now) {
       const k = keys.get(key);

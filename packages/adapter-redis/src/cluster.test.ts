@@ -36,4 +36,5 @@ runConformanceSuite('redisAdapter on Redis Cluster', {
     return redisAdapter({ client: await open(), prefix: prefixes.get(adapter) as string });
   },
   numRuns: 10,
+  feed: false, // not yet: the Redis feed comes next
 });

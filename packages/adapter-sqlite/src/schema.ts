@@ -78,7 +78,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX spendguard_instances_rule ON spendguard_instances (rule, id);
   CREATE INDEX spendguard_instances_forget ON spendguard_instances (forget_at) WHERE forget_at > 0;
   `,
-  // 3: leased slices (held in reserved, their part in leased), and the used a level was last derived from.
+  // 3: leased slices (held in reserved, their part in leased), the used a level was last derived from, the event feed.
   `
   ALTER TABLE spendguard_totals ADD COLUMN leased INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE spendguard_totals ADD COLUMN seen_used INTEGER;
@@ -92,6 +92,12 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX spendguard_leases_held ON spendguard_leases (expires_at) WHERE amount > 0;
   CREATE INDEX spendguard_leases_forget ON spendguard_leases (forget_at) WHERE forget_at IS NOT NULL;
+  CREATE TABLE spendguard_feed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    fact TEXT NOT NULL,
+    forget_at INTEGER NOT NULL
+  );
+  CREATE INDEX spendguard_feed_forget ON spendguard_feed (forget_at);
   `,
 ];
 

@@ -1,6 +1,6 @@
 // The SQLite adapter's records: prepared statements on one connection, run inside the caller's
 // IMMEDIATE transaction. Run-time limits are cached per connection and reloaded when their version moves.
-import type { InstancePage, InstanceRef, LedgerEntry, PeriodRecord, Records, ReservationRecord } from '@spendguard/core/adapter';
+import type { FeedFact, InstancePage, InstanceRef, LedgerEntry, PeriodRecord, Records, ReservationRecord } from '@spendguard/core/adapter';
 import type { Statements, TotalRow } from './statements.js';
 
 /** Refs as stored by schema 1 carried `id` and no `rule`; they still read. */
@@ -24,6 +24,7 @@ export function sqliteRecords(q: Statements, historyRetentionMs: number): Record
     [q.dueKeys, q.forgetKeys],
     [q.dueReservations, q.forgetReservations],
     [q.dueLeases, q.forgetLeases],
+    [q.dueFacts, q.forgetFacts],
     [q.dueTotals, q.forgetTotals],
     [q.dueInstances, q.forgetInstances],
   ] as const;
@@ -108,6 +109,15 @@ export function sqliteRecords(q: Statements, historyRetentionMs: number): Record
       q.saveLease.run(id, l.amount, l.recorded, JSON.stringify(l.ref), l.expiresAt, forgetAt === 0 ? null : forgetAt);
     },
     nextDueLease: (now) => q.dueLease.get(now),
+
+    appendFact(fact, forgetAt) {
+      q.appendFact.run(JSON.stringify(fact), forgetAt);
+    },
+    factsFrom(from, limit) {
+      return q.factsFrom
+        .all(from === undefined ? 0 : Number(from), limit)
+        .map((r) => ({ id: String(r.seq), ...(JSON.parse(r.fact) as Omit<FeedFact, 'id'>) }));
+    },
 
     rememberedKey(key, now) {
       const row = q.idempotent.get(key, now);

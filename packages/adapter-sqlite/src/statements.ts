@@ -106,6 +106,12 @@ const SQL = {
   dueLease: value<[now: number], string>(
     'SELECT id FROM spendguard_leases WHERE amount > 0 AND expires_at <= ? ORDER BY expires_at LIMIT 1',
   ),
+  appendFact: row<[fact: string, forgetAt: number]>('INSERT INTO spendguard_feed (fact, forget_at) VALUES (?, ?)'),
+  factsFrom: row<[from: number, limit: number], { seq: number; fact: string }>(
+    'SELECT seq, fact FROM spendguard_feed WHERE seq >= ? ORDER BY seq LIMIT ?',
+  ),
+  dueFacts: value<[now: number], 1>('SELECT 1 FROM spendguard_feed WHERE forget_at <= ? LIMIT 1'),
+  forgetFacts: row<Forget>('DELETE FROM spendguard_feed WHERE seq IN (SELECT seq FROM spendguard_feed WHERE forget_at <= ? LIMIT ?)'),
   dueLeases: value<[now: number], 1>('SELECT 1 FROM spendguard_leases WHERE forget_at <= ? LIMIT 1'),
   forgetLeases: row<Forget>('DELETE FROM spendguard_leases WHERE id IN (SELECT id FROM spendguard_leases WHERE forget_at <= ? LIMIT ?)'),
   lastPeriod: value<[instance: string], string>('SELECT last_period FROM spendguard_instances WHERE id = ?'),

@@ -1,6 +1,6 @@
 // Events from a store step's totals: pure. A reset when the step opened a new period, a transition and
 // its alerts when (used, limit) moved across a threshold or the soft limit. The guard only emits them.
-import type { InstanceRef, InstanceTotals, SettleOutcome } from './adapter/spi.js';
+import type { FeedFact, InstanceRef, InstanceTotals, SettleOutcome } from './adapter/spi.js';
 import type { GuardEvent } from './events.js';
 import { type LevelChange, type LevelContext, levelChange, resetTransition } from './level-changes.js';
 import { LevelStepper } from './machine.js';
@@ -79,6 +79,31 @@ export class EventDeriver {
         });
       }
     });
+    return events;
+  }
+
+  /** The events a feed fact stands for, in the order the step caused them (as the step's own guard emitted them). */
+  deriveFact(fact: FeedFact): GuardEvent[] {
+    const ref = { name: fact.name, rule: fact.rule, period: fact.period } as InstanceRef;
+    const rule = this.ruleOf(ref);
+    if (!rule) return [];
+    const totals: InstanceTotals = {
+      limit: fact.limit,
+      limitBefore: fact.limitBefore,
+      used: fact.used,
+      usedBefore: fact.usedBefore,
+      reserved: 0,
+      dayUsed: 0,
+    };
+    if (fact.previous) totals.previous = fact.previous;
+    const events = this.derive(rule, ref, totals, fact.at, []);
+    if (fact.overage) {
+      const o = fact.overage;
+      events.push({
+        type: 'overage',
+        payload: { budget: fact.name, reservationId: o.reservationId, reserved: fromMicros(o.reserved), actual: fromMicros(o.actual) },
+      });
+    }
     return events;
   }
 

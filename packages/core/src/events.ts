@@ -56,3 +56,17 @@ export type SpendGuardEventName = keyof SpendGuardEvents;
 
 /** One event to emit, as derived from a store step. */
 export type GuardEvent = { [K in SpendGuardEventName]: { type: K; payload: SpendGuardEvents[K][0] } }[SpendGuardEventName];
+
+/** The kinds of event the durable feed keeps (`denied` and `error` are not stored). */
+export type FeedEventType = 'transition' | 'alert' | 'reset' | 'overage';
+
+/** One event of the durable feed: its id (pass the last one read as `since`), its kind and time, and its payload. */
+export type FeedEvent = {
+  [K in FeedEventType]: { id: string; type: K; at: string } & Omit<SpendGuardEvents[K][0], 'at'>;
+}[FeedEventType];
+
+export interface EventsPage {
+  events: FeedEvent[];
+  /** Present when more events may follow: pass it as `since`. */
+  next?: string;
+}

@@ -1,5 +1,6 @@
 // The options of createSpendGuard, checked once: every mistake is an INVALID_CONFIG that says what to do.
 
+import { DEFAULT_EVENT_RETENTION_MS } from './adapter/feed.js';
 import { DEFAULT_RETENTION_MS } from './adapter/record-adapter.js';
 import type { StorageAdapter } from './adapter/spi.js';
 import { positiveInt } from './call-validation.js';
@@ -35,7 +36,7 @@ export interface SpendGuardOptions {
    * with the store at least every `maxHoldMs` (default 1000). See LeasedAllowances.
    */
   lease?: { fraction?: number; maxHoldMs?: number };
-  /** How long the durable event feed keeps events (ms). Accepted and checked; the feed is not in this version. */
+  /** How long the durable event feed keeps events (ms). Default 30 days. */
   eventRetentionMs?: number;
 }
 
@@ -48,6 +49,7 @@ export interface GuardConfig {
   journalLimit: number;
   replayIntervalMs: number;
   retentionMs: number;
+  eventRetentionMs: number;
   attributes: AttributePolicy;
   /** Leased allowances, when asked for. */
   lease: LeaseSettings | undefined;
@@ -92,7 +94,7 @@ export function guardOptionsOf(options: SpendGuardOptions): GuardConfig {
       `the ${String(store.name)} adapter does not support leases (it has no lease step); remove the lease option or use an adapter that has one.`,
     );
   }
-  positiveInt(options.eventRetentionMs, 1, 'eventRetentionMs');
+
   return {
     store,
     budgets: options.budgets,
@@ -101,6 +103,7 @@ export function guardOptionsOf(options: SpendGuardOptions): GuardConfig {
     journalLimit: positiveInt(options.journalLimit, 10_000, 'journalLimit'),
     replayIntervalMs: timerMs(options.replayIntervalMs, 1000, 'replayIntervalMs'),
     retentionMs: positiveInt(options.retentionMs, DEFAULT_RETENTION_MS, 'retentionMs'),
+    eventRetentionMs: positiveInt(options.eventRetentionMs, DEFAULT_EVENT_RETENTION_MS, 'eventRetentionMs'),
     attributes: { strict: options.strictAttributes === true, required: [...new Set(required)] },
     lease,
   };

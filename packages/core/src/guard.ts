@@ -14,7 +14,8 @@ import {
 } from './error-factories.js';
 import { SpendGuardError } from './errors.js';
 import { EventDeriver, NO_EVENTS } from './event-derivation.js';
-import type { GuardEvent, SpendGuardEvents } from './events.js';
+import { EventFeed, type EventsOptions } from './event-feed.js';
+import type { EventsPage, GuardEvent, SpendGuardEvents } from './events.js';
 import { guardOptionsOf, type SpendGuardOptions } from './guard-options.js';
 import { IdSource } from './ids.js';
 import { JournalRunner } from './journal-runner.js';
@@ -47,6 +48,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   private readonly ids = new IdSource();
   private readonly journal: JournalRunner | undefined;
   private readonly leases: LeasedAllowances | undefined;
+  private readonly feed: EventFeed;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -90,8 +92,9 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
             this.ids.holder(),
           );
     this.reads = new Reads(this.store, this.resolver);
+    this.feed = new EventFeed(this.store, this.deriver);
     this.limits = new LimitChanges(this.store, this.resolver, this.reads, this.clock);
-    this.store.configure({ retentionMs: o.retentionMs });
+    this.store.configure({ retentionMs: o.retentionMs, eventRetentionMs: o.eventRetentionMs });
   }
 
   // ── spending ────────────────────────────────────────────────────────────
@@ -281,6 +284,16 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   async history(budget: string, options: { periods: number } = { periods: 12 }): Promise<HistoryEntry[]> {
     this.assertOpen();
     return this.reads.history(budget, options?.periods, this.now());
+  }
+
+  /**
+   * The durable event feed: every transition, alert, reset and overage, written by the store step that
+   * caused it, in the store's order, from any guard on the store. Pass the last event's id (or `next`)
+   * as `since` to read on.
+   */
+  async events(options?: EventsOptions): Promise<EventsPage> {
+    this.assertOpen();
+    return this.feed.read(options);
   }
 
   async allocation(ruleId: string): Promise<Allocation> {

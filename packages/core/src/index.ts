@@ -5,9 +5,13 @@ export type { StorageAdapter } from './adapter/spi.js';
 export type { Allocation } from './allocation.js';
 export type { CallOptions } from './call-validation.js';
 export { isSpendGuardError, SpendGuardError, type SpendGuardErrorCode } from './errors.js';
+export type { EventsOptions } from './event-feed.js';
 export type {
   AlertEvent,
   DeniedEvent,
+  EventsPage,
+  FeedEvent,
+  FeedEventType,
   OverageEvent,
   ResetEvent,
   SpendGuardEventName,

@@ -1,7 +1,7 @@
 // From a call's attributes to the budget instances it touches: each as a store ref that carries its
 // rule, cached per instance so the hot path builds no strings. Also names instances for reads.
 
-import type { InstanceRef } from './adapter/spi.js';
+import type { InstanceRef, Marks } from './adapter/spi.js';
 import { SpendGuardError } from './errors.js';
 import { instanceName, parseInstanceName, WILDCARD } from './instance-name.js';
 import { type Attributes, configuredLimit, limitKeys, matchRule, type Rule, validateAttributes } from './rules.js';
@@ -22,6 +22,7 @@ interface InstanceParts {
   name: string;
   limit: number | null;
   limitKeys: readonly string[];
+  marks: Marks;
   /** The last ref built for this instance: reused while its period and day last (refs are immutable). */
   ref?: InstanceRef;
 }
@@ -98,6 +99,7 @@ export class Resolver {
       limit: parts.limit,
       limitKeys: parts.limitKeys,
       hard: rule.hard,
+      marks: parts.marks,
     };
     return parts.ref;
   }
@@ -149,11 +151,23 @@ export class Resolver {
     let parts = cache.get(cacheKey);
     if (!parts) {
       if (cache.size >= PARTS_CACHE_LIMIT) cache.clear();
-      parts = { name: instanceName(rule.id, key), limit: configuredLimit(rule.limit, key), limitKeys: limitKeys(rule, key) };
+      parts = {
+        name: instanceName(rule.id, key),
+        limit: configuredLimit(rule.limit, key),
+        limitKeys: limitKeys(rule, key),
+        marks: marksOf(rule, key),
+      };
       cache.set(cacheKey, parts);
     }
     return parts;
   }
+}
+
+/** Where events can happen on an instance, for the store's feed: the level thresholds and the soft limit. */
+function marksOf(rule: Rule, key: string | undefined): Marks {
+  const t = rule.thresholds;
+  const soft = rule.softLimit ? configuredLimit(rule.softLimit, key) : null;
+  return { fractions: [t.info, t.warning, t.critical, t.exhausted], amounts: soft === null ? [] : [soft] };
 }
 
 /** The key of an instance name within its rule ('project:api' → 'api'), from the ref's own rule id. */

@@ -1,6 +1,7 @@
 // The charge / settle / set-limit algorithm, written once for every JavaScript adapter over the
 // synchronous Records interface. The Redis scripts mirror it in Lua; the conformance suite holds both.
 import { addToDay } from './day-total.js';
+import { DEFAULT_EVENT_RETENTION_MS, factOf, mayCauseEvents } from './feed.js';
 import { groupCommit } from './group-commit.js';
 import { grantFor } from './lease-grant.js';
 import type { PeriodRecord, Records, ReservationRecord } from './records.js';
@@ -8,6 +9,8 @@ import type {
   AdapterCapabilities,
   ChargeOutcome,
   ChargeRequest,
+  FeedFact,
+  FeedRequest,
   HistoryRequest,
   InstancePage,
   InstancePageRequest,
@@ -63,6 +66,12 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
   /** Guards that configured this adapter and have not closed it: the last close closes the store. */
   let users = 0;
   let nextSweep = Number.NEGATIVE_INFINITY;
+  let eventRetentionMs = DEFAULT_EVENT_RETENTION_MS;
+
+  /** Appends a feed fact when the step may have caused events on `ref` (written by this same step). */
+  function noteFact(ref: InstanceRef, t: InstanceTotals, now: number, overage?: FeedFact['overage']): void {
+    if (ref.marks && (overage || mayCauseEvents(ref, t))) records.appendFact(factOf(ref, t, now, overage), now + eventRetentionMs);
+  }
 
   const limitOf = (ref: InstanceRef): number | null => {
     if (records.noOverrides()) return ref.limit;
@@ -210,7 +219,13 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     const totals: Array<InstanceTotals | null> = new Array(n);
     for (let i = 0; i < n; i++) {
       const limit = limits[i] as number | null;
-      totals[i] = limit === null ? null : add(refs[i] as InstanceRef, limit, found[i], used, reserved);
+      if (limit === null) {
+        totals[i] = null;
+        continue;
+      }
+      const t = add(refs[i] as InstanceRef, limit, found[i], used, reserved);
+      totals[i] = t;
+      if (refs[i]?.marks) noteFact(refs[i] as InstanceRef, t, req.now);
     }
     const out: ChargeOutcome = { ok: true, callId: req.callId, replayed: false, totals };
     if (isReserve) {
@@ -257,7 +272,13 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     const expired = r.state === 'expired';
     const commit = req.action === 'commit';
     const used = commit ? req.amount : 0;
-    const totals = r.refs.map((ref) => add(ref, limitOf(ref) ?? 0, records.totals(ref.name, ref.period), used, expired ? 0 : -r.amount));
+    const overage =
+      commit && req.amount > r.amount ? { reservationId: req.reservationId, reserved: r.amount, actual: req.amount } : undefined;
+    const totals = r.refs.map((ref) => {
+      const t = add(ref, limitOf(ref) ?? 0, records.totals(ref.name, ref.period), used, expired ? 0 : -r.amount);
+      noteFact(ref, t, req.now, overage);
+      return t;
+    });
     const settled: ReservationRecord = { ...r, state: commit ? 'committed' : 'released' };
     if (req.action === 'commit') {
       settled.commit = { spendId: req.spendId, actual: req.amount, expired };
@@ -286,7 +307,9 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       const rec = records.totals(ref.name, ref.period);
       const free = limit - ((rec ? rec.used : 0) + used) - ((rec ? rec.reserved : 0) - given);
       const slice = ref.hard ? grantFor(item.want, item.min, free) : 0;
-      totals[i] = add(ref, limit, rec, used, slice - given, slice - given);
+      const t = add(ref, limit, rec, used, slice - given, slice - given);
+      totals[i] = t;
+      noteFact(ref, t, req.now);
       slices[i] = slice;
       // Kept while it holds; then as long as a step sent again could still arrive (the retention).
       const forgetAt = slice > 0 ? 0 : req.now + retentionMs;
@@ -312,6 +335,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
         rec.seenLimit = limit;
         rec.seenUsed = null;
         records.writeTotals(ref.name, ref.period, rec, forgetAtOf(ref));
+        noteFact(ref, totals, now);
       }
       return totals;
     });
@@ -330,6 +354,8 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     capabilities,
     configure(settings: StoreSettings): void {
       retentionMs = users === 0 ? settings.retentionMs : Math.max(retentionMs, settings.retentionMs);
+      const events = settings.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS;
+      eventRetentionMs = users === 0 ? events : Math.max(eventRetentionMs, events);
       users++;
     },
     charge: (req) => atomic(() => charge(req)),
@@ -341,6 +367,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
         return currentTotals(refs);
       }),
     observe: (refs, now) => atomic(() => observe(refs, now)),
+    feed: (req: FeedRequest) => snapshot(() => records.factsFrom(req.from, req.limit)),
     history: (req: HistoryRequest) => snapshot(() => req.periods.map((p) => records.totals(req.instance, p)?.used ?? 0)),
     instances: (req: InstancePageRequest): InstancePage => snapshot(() => records.instancesPage(req.rule, req.cursor, req.limit)),
     limits: (): LimitsSnapshot => snapshot(() => ({ version: records.limitsVersion(), overrides: records.overrides() })),

@@ -1,6 +1,6 @@
 // The small synchronous record interface that the shared adapter algorithm runs on: memory implements
 // it with Maps, SQLite with prepared statements. Every call happens inside one atomic step.
-import type { InstancePage, InstanceRef, LedgerEntry } from './spi.js';
+import type { FeedFact, InstancePage, InstanceRef, LedgerEntry } from './spi.js';
 
 /** One instance's totals in one period. */
 export interface PeriodRecord {
@@ -86,6 +86,11 @@ export interface Records {
   saveLease(id: string, record: LeaseRecord, forgetAt: number): void;
   /** The id of a lease holding an amount whose time is up (earliest first), or undefined; like nextDueReservation. */
   nextDueLease(now: number): string | undefined;
+
+  /** Appends a fact to the feed with the next id (ids order the facts as appended). */
+  appendFact(fact: Omit<FeedFact, 'id'>, forgetAt: number): void;
+  /** Up to `limit` facts from the one with id `from` on (from the oldest kept when undefined), oldest first. */
+  factsFrom(from: string | undefined, limit: number): FeedFact[];
 
   rememberedKey(key: string, now: number): RememberedKey | undefined;
   rememberKey(key: string, value: RememberedKey, forgetAt: number): void;

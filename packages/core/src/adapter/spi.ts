@@ -23,6 +23,46 @@ export interface InstanceRef {
    * false: never refuses; an instance without any limit is skipped (its totals come back null).
    */
   readonly hard: boolean;
+  /**
+   * Where events can happen, for the durable feed (see FeedFact): `fractions` of the effective limit (the
+   * level thresholds) and absolute `amounts` (a soft limit). Absent: the step appends no facts for it.
+   */
+  readonly marks?: Marks;
+}
+
+/** The points a step compares `used` against to decide whether to append a fact (feed.ts: crossesMark). */
+export interface Marks {
+  readonly fractions: readonly number[];
+  readonly amounts: readonly number[];
+}
+
+/**
+ * One entry of the durable event feed: an instance's before/after totals in a step that may have
+ * caused events (it crossed a mark, changed the limit, opened a period, or committed an overage).
+ * Appended by the very step that made the change, so it is there exactly once, in the store's order,
+ * whatever happens to the process afterwards. The core derives the events from it.
+ */
+export interface FeedFact {
+  /** Ordered as the store applied the steps; opaque otherwise. */
+  id: string;
+  /** The step's time (the store's clock where it has one). */
+  at: number;
+  name: string;
+  rule: string;
+  period: string;
+  usedBefore: number;
+  used: number;
+  limitBefore: number;
+  limit: number;
+  previous?: { period: string; used: number };
+  /** A commit above its reservation. */
+  overage?: { reservationId: string; reserved: number; actual: number };
+}
+
+export interface FeedRequest {
+  /** The id of the first fact to return (it and those after it); absent: from the oldest kept. */
+  from?: string;
+  limit: number;
 }
 
 /** One instance's totals as a step left them. */
@@ -226,6 +266,8 @@ export interface InstancePage {
 export interface StoreSettings {
   /** How long idempotency keys and settled reservations are remembered. */
   retentionMs: number;
+  /** How long feed facts are kept (default 30 days); with several guards the longest wins. */
+  eventRetentionMs?: number;
 }
 
 export interface AdapterCapabilities {
@@ -246,6 +288,8 @@ export interface StorageAdapter {
   charge(request: ChargeRequest): MaybePromise<ChargeOutcome>;
   /** Commits or releases a reservation. */
   settle(request: SettleRequest): MaybePromise<SettleOutcome>;
+  /** Up to `limit` feed facts from `from` on, oldest first. Optional for adapters without a feed. */
+  feed?(request: FeedRequest): MaybePromise<FeedFact[]>;
   /** Settles and renews a holder's leased slices (guards created with `lease`). Optional for adapters without leases. */
   lease?(request: LeaseRequest): MaybePromise<LeaseOutcome>;
   /** Current totals (after freeing expired holds), changing nothing. `limitBefore` equals `limit`. */

@@ -28,6 +28,8 @@ export interface ConformanceOptions {
    * the growth tests, which need a store that forgets by the caller's clock (not `serverClock`).
    */
   footprint?: (adapter: StorageAdapter) => number | Promise<number>;
+  /** false: the adapter keeps no event feed (StorageAdapter.feed), so the feed tests do not apply. */
+  feed?: boolean;
   /** false: the adapter has no lease step (StorageAdapter.lease), so the leased-allowance tests do not apply. */
   leases?: boolean;
   /** How far the growth tests go (defaults: 20 000 keys, 5 000 instances). */

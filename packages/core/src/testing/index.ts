@@ -2,6 +2,7 @@
 import { describe } from 'vitest';
 import type { ConformanceOptions } from './harness.js';
 import { faultsSuite } from './suite-faults.js';
+import { feedSuite } from './suite-feed.js';
 import { growthSuite } from './suite-growth.js';
 import { leasesSuite } from './suite-leases.js';
 import { limitsSuite } from './suite-limits.js';
@@ -24,6 +25,7 @@ export function runConformanceSuite(name: string, options: ConformanceOptions): 
     periodsSuite(options);
     limitsSuite(options);
     if (options.leases !== false) leasesSuite(options);
+    if (options.feed !== false) feedSuite(options);
     propertiesSuite(options);
     serviceEdgesSuite(options);
     faultsSuite(options);

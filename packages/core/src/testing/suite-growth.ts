@@ -91,7 +91,9 @@ export function growthSuite(options: ConformanceOptions): void {
   describe('growth', () => {
     it(`${keys} distinct keys over ${DAYS} simulated days: every record is forgotten after its retention`, { timeout }, async (ctx) => {
       const start = Date.parse('2026-11-01T00:00:00Z');
-      const f = await fixture(options, DAILY, 1, { retentionMs: RETENTION_MS }, new ManualClock(start), { historyRetentionMs: HISTORY_MS });
+      const f = await fixture(options, DAILY, 1, { retentionMs: RETENTION_MS, eventRetentionMs: RETENTION_MS }, new ManualClock(start), {
+        historyRetentionMs: HISTORY_MS,
+      });
       if (f.store.capabilities.serverClock) ctx.skip();
       const perDay = Math.ceil(keys / DAYS);
       const sizes: number[] = [];
@@ -126,7 +128,9 @@ export function growthSuite(options: ConformanceOptions): void {
     });
 
     it('keeps keys, settled reservations, totals and listings until their retention', { timeout }, async (ctx) => {
-      const f = await fixture(options, DAILY, 1, { retentionMs: RETENTION_MS }, undefined, { historyRetentionMs: HISTORY_MS });
+      const f = await fixture(options, DAILY, 1, { retentionMs: RETENTION_MS, eventRetentionMs: RETENTION_MS }, undefined, {
+        historyRetentionMs: HISTORY_MS,
+      });
       if (f.store.capabilities.serverClock) ctx.skip();
       const g = f.guard;
       const touch = () => g.spend({ user: 'other' }, 0.01); // a writing step: whatever is due may go now
@@ -260,7 +264,9 @@ export function growthSuite(options: ConformanceOptions): void {
       await fc.assert(
         fc.asyncProperty(fc.array(opArb, { maxLength: 30 }), async (ops) => {
           const mk = () =>
-            fixture(options, DAILY, 1, { retentionMs: RETENTION_MS }, new ManualClock(NOV_2026), { historyRetentionMs: HISTORY_MS });
+            fixture(options, DAILY, 1, { retentionMs: RETENTION_MS, eventRetentionMs: RETENTION_MS }, new ManualClock(NOV_2026), {
+              historyRetentionMs: HISTORY_MS,
+            });
           const lived = await mk();
           const fresh = await mk();
           try {
