@@ -3,10 +3,11 @@
 -- nothing at all once the server's clock has passed the batch's deadline (the client has given up on it).
 -- Each budget record and each limit override is read once per batch and kept in Lua tables while the
 -- operations apply; each touched record is written once at the end, with only the fields that changed.
--- KEYS: 1 limits hash, 2 holds zset, 3 session hash, 4 leases zset
+-- KEYS: 1 limits hash, 2 holds zset, 3 session hash, 4 leases zset, 5 feed stream
 -- ARGV: 1 prefix, 2 batch attempt, 3 deadline (server ms), 4 session ttl ms (0: no refresh),
 --       5 retention ms, 6 history retention ms, 7 refs (JSON array of refs), 8 operations (JSON array),
---       9 number of acks k, 10…9+k attempts of answered batches whose session entries can go, then the
+--       9 event retention ms, 10 number of acks k, 11…10+k attempts of answered batches whose session
+--       entries can go, then the
 --       operations' keys (idempotency and reservation keys: binary-safe arguments, named by ARGV index)
 -- An operation, tagged by kind:
 --   { 'c', reserve (0/1), id, amount, force (0/1), ttl ms, idempotency key index (0: none),
@@ -28,11 +29,12 @@
 -- that skipped refs without a limit. A cancel leaves '!' .. attempt instead: that batch arriving later is a no-op.
 local prefix, batch, deadline = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local retention, history_retention = tonumber(ARGV[5]), tonumber(ARGV[6])
-local limits_key, holds_key, session, leases_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local limits_key, holds_key, session, leases_key, feed_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local event_retention = tonumber(ARGV[9])
 local now = server_now()
 
-local acks = tonumber(ARGV[9])
-if acks > 0 then redis.call('HDEL', session, unpack(ARGV, 10, 9 + acks)) end
+local acks = tonumber(ARGV[10])
+if acks > 0 then redis.call('HDEL', session, unpack(ARGV, 11, 10 + acks)) end
 -- Late: a no-op. Its answer also tells whether an earlier copy ran, unless the session has expired.
 if now > deadline then
   local entry = redis.call('HGET', session, batch)
@@ -66,7 +68,7 @@ local has_overrides = nil
 local function load_overrides(list)
   local names = {}
   for _, ref in ipairs(list) do
-    for i = 8, #ref do
+    for i = 9, #ref do
       local name = ref[i]
       if overrides[name] == nil then
         overrides[name] = false
@@ -85,7 +87,7 @@ end
 -- A ref's effective limit: the first override present, else its configured limit (nil: none).
 local function limit_of(ref)
   if has_overrides then
-    for i = 8, #ref do
+    for i = 9, #ref do
       local v = overrides[ref[i]]
       if v == nil then
         load_overrides({ ref })
@@ -177,9 +179,14 @@ local function used_of(key)
   return tonumber(redis.call('HGET', key, 'u')) or 0
 end
 
+-- Facts this batch appended to the feed, as 'op:id' (a cancel deletes those of the operations it undoes).
+local facts = {}
+local current_op = 0
+
 -- Adds used and reserved to one record and keeps the day sub-total (record-adapter.ts's add). The first
 -- write to a period record moves the instance's last-period pointer and reports the period change.
-local function add(ref, rec, limit, used, reserved)
+-- When the step may have caused events (or commits an overage), it appends a fact to the feed.
+local function add(ref, rec, limit, used, reserved, overage)
   local u, d, du = rec.u, rec.d, rec.du
   if used > 0 then
     if d == ref[3] then
@@ -219,6 +226,10 @@ local function add(ref, rec, limit, used, reserved)
     rec.su, rec.su_cleared = nil, true
   end
   out[k + 2], out[k + 3], out[k + 4], out[k + 5], out[k + 6], out[k + 7] = limit, seen, u + used, before, rec.r, day_used
+  if ref[8] and (overage or may_cause_events(ref, before, u + used, seen, limit, prev_period)) then
+    local id = append_fact(feed_key, now, event_retention, ref, before, u + used, seen, limit, prev_period, prev_used, overage)
+    facts[#facts + 1] = current_op .. ':' .. id
+  end
   if prev_period then
     out[k + 1], out[k + 8], out[k + 9] = 2, prev_period, prev_used
     k = k + 9
@@ -397,8 +408,10 @@ local function settle(op)
   if expired then e = 1 end
   out[k + 1], out[k + 2], out[k + 3], out[k + 4] = 1, reserved, e, r[2]
   k = k + 4
+  local overage = nil
+  if commit and amount > reserved then overage = { id, reserved, amount } end
   for _, ref in ipairs(cjson.decode(r[2])) do
-    add(ref, record_at(key_totals(prefix, ref[1], ref[2])), limit_of(ref) or 0, used, held)
+    add(ref, record_at(key_totals(prefix, ref[1], ref[2])), limit_of(ref) or 0, used, held, overage)
   end
   -- 'by' names the batch that settled, so that a cancel undoes exactly this step.
   if commit then
@@ -413,6 +426,7 @@ end
 
 for i, op in ipairs(ops) do
   local code
+  current_op = i
   local kind = op[1]
   if kind == 'c' then
     code = charge(op)
@@ -444,5 +458,9 @@ for key, rec in pairs(records) do
 end
 if #new_holds > 0 then redis.call('ZADD', holds_key, unpack(new_holds)) end
 if #settled > 0 then redis.call('ZREM', holds_key, unpack(settled)) end
-if changed then redis.call('HSET', session, batch, table.concat(codes, ',') .. ',') end
+if #facts > 0 then
+  redis.call('HSET', session, batch, table.concat(codes, ',') .. ',|' .. table.concat(facts, ' '))
+elseif changed then
+  redis.call('HSET', session, batch, table.concat(codes, ',') .. ',')
+end
 return out

@@ -58,8 +58,9 @@ end
 local function cancel_settle(d, batch, dl)
   local rkey = KEYS[d.rk]
   local r = redis.call('HMGET', rkey, 's', 'by', 'a', 'refs', 'x', 'exp', 'act')
-  if not r[1] then return end
-  if r[2] == batch then
+  if not r[1] then return false end
+  local undone = r[2] == batch
+  if undone then
     local refs = cjson.decode(r[4])
     if r[1] == 'committed' then
       for _, ref in ipairs(refs) do unspend(ref, tonumber(r[7])) end
@@ -75,6 +76,7 @@ local function cancel_settle(d, batch, dl)
     redis.call('HDEL', rkey, 'sid', 'act', 'exp', 'by')
   end
   if now <= dl then redis.call('HSET', rkey, 'cx', batch) end
+  return undone
 end
 
 -- A batch whose answer was lost: its session entry says whether it ran and, per operation, what it
@@ -94,16 +96,27 @@ local function cancel_batch(d)
   end
   local i = 0
   local codes = {}
+  -- The feed facts each operation appended ('op:id' after '|'): an operation undone takes its facts along.
+  local facts = {}
   if ran then
     for code in string.gmatch(entry, '([^,]*),') do codes[#codes + 1] = code end
+    for op_index, id in string.gmatch(string.match(entry, '|(.*)$') or '', '(%d+):(%S+)') do
+      local n = tonumber(op_index)
+      facts[n] = facts[n] or {}
+      table.insert(facts[n], id)
+    end
   end
+  local feed = key_feed(prefix)
   for _, op in ipairs(d.ops) do
     i = i + 1
+    local undone = false
     if op.t == 's' then
-      cancel_settle(op, d.b, d.dl)
+      undone = cancel_settle(op, d.b, d.dl)
     elseif op.t == 'c' and ran and codes[i] ~= '0' then
       undo_charge(op, codes[i])
+      undone = true
     end
+    if undone and facts[i] then redis.call('XDEL', feed, unpack(facts[i])) end
   end
   if now <= d.dl then
     redis.call('HSET', session, d.b, fence)

@@ -15,10 +15,10 @@ local function server_now()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- A ref, as the adapter encodes it: { name, period, day, limit (or false), hard (0/1), periodEnd, rule, limitKeys... }
+-- A ref, as the adapter encodes it: { name, period, day, limit (or false), hard (0/1), periodEnd, rule, marks (or false), limitKeys... }
 local function effective_limit(limits_key, has_overrides, ref)
   if has_overrides then
-    for i = 8, #ref do
+    for i = 9, #ref do
       local v = redis.call('HGET', limits_key, ref[i])
       if v then return tonumber(v) end
     end
@@ -147,4 +147,40 @@ local function flatten(out, totals)
     end
   end
   return out
+end
+
+-- The durable feed (feed.ts): whether a step's before/after totals may have caused events on a ref — used
+-- went up across one of its marks (give or take a micro-unit and a relative 1e-12), the limit changed,
+-- or the step opened a period.
+local function may_cause_events(ref, used_before, used, limit_before, limit, previous)
+  local marks = ref[8]
+  if not marks then return false end
+  if previous or limit ~= limit_before then return true end
+  if used <= used_before then return false end
+  local tolerance = 1 + limit * 1e-12
+  for _, f in ipairs(marks[1]) do
+    local p = f * limit
+    if used_before < p + tolerance and used >= p - tolerance then return true end
+  end
+  for _, p in ipairs(marks[2]) do
+    if used_before < p + tolerance and used >= p - tolerance then return true end
+  end
+  return false
+end
+
+-- Appends one fact to the feed stream, dropping the ones older than the retention; returns its id.
+-- Written by hand: cjson prints numbers with 14 digits, which would round large amounts.
+local function append_fact(feed_key, now, event_retention, ref, used_before, used, limit_before, limit, prev_period, prev_used, overage)
+  local parts = {
+    '{"at":', int(now), ',"name":', cjson.encode(ref[1]), ',"rule":', cjson.encode(ref[7]), ',"period":', cjson.encode(ref[2]),
+    ',"usedBefore":', int(used_before), ',"used":', int(used), ',"limitBefore":', int(limit_before), ',"limit":', int(limit),
+  }
+  if prev_period then
+    parts[#parts + 1] = ',"previous":{"period":' .. cjson.encode(prev_period) .. ',"used":' .. int(prev_used) .. '}'
+  end
+  if overage then
+    parts[#parts + 1] = ',"overage":{"reservationId":' .. cjson.encode(overage[1]) .. ',"reserved":' .. int(overage[2]) .. ',"actual":' .. int(overage[3]) .. '}'
+  end
+  parts[#parts + 1] = '}'
+  return redis.call('XADD', feed_key, 'MINID', int(math.max(0, now - event_retention)), '*', 'f', table.concat(parts))
 end

@@ -1,6 +1,6 @@
 -- observe: current totals of some instances, recording each existing one's current limit as the one its
 -- level was derived from (the previous one comes back as limitBefore). Creates nothing.
--- KEYS: 1 limits hash, 2 holds zset, 3 leases zset   ARGV: 1 prefix, 2 retention ms, 3 refs
+-- KEYS: 1 limits hash, 2 holds zset, 3 leases zset, 4 feed stream   ARGV: 1 prefix, 2 retention ms, 3 refs, 4 event retention ms
 -- A slice charged at expiry left the used its level was derived from in 'su': reported here as usedBefore.
 -- Returns { now, totals… }
 local prefix, retention = ARGV[1], tonumber(ARGV[2])
@@ -22,6 +22,10 @@ for i, ref in ipairs(decode_refs(3)) do
     if seen[2] then
       t[4] = tonumber(seen[2])
       redis.call('HDEL', key, 'su')
+    end
+    -- A limit change seen here first (or a charged slice's crossing) goes into the feed from this step.
+    if (seen[1] or seen[2]) and may_cause_events(ref, t[4], t[3], t[2], limit, nil) then
+      append_fact(KEYS[4], now, tonumber(ARGV[4]), ref, t[4], t[3], t[2], limit, nil, 0, nil)
     end
     totals[i] = t
   else

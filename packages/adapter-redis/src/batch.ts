@@ -29,7 +29,7 @@ export interface LeaseItemOutcome {
 export type Outcome = ChargeOutcome | SettleOutcome | LeaseItemOutcome;
 
 /** Where the operations' keys start among the arguments (ARGV index, 1-based), after `acks` acks. */
-export const keysAt = (acks: number): number => 10 + acks;
+export const keysAt = (acks: number): number => 11 + acks;
 
 /**
  * The refs table and operations as two JSON arguments, and the keys they name (appended to the
@@ -158,7 +158,7 @@ export function decodeResults(reply: unknown[], ops: readonly Op[]): Array<Outco
     if (status === 1) {
       const reserved = reply[i] as number;
       const expired = reply[i + 1] === 1;
-      const stored = JSON.parse(String(reply[i + 2])) as Array<Array<string | false>> | Record<string, never>;
+      const stored = JSON.parse(String(reply[i + 2])) as Array<Parameters<typeof decodeStoredRef>[0]> | Record<string, never>;
       const instances = Array.isArray(stored) ? stored.map(decodeStoredRef) : []; // cjson writes [] as {}
       const totals: Array<InstanceTotals | null> = new Array(instances.length);
       i = readTotals(reply, i + 3, instances.length, totals);

@@ -43,8 +43,8 @@ async function scripts() {
     const encoded = encodeOps(ops, keysAt(0));
     return call(
       'batch',
-      [keys.limits, keys.holds, session, keys.leases],
-      [keys.prefix, attempt, deadline, 0, 86_400_000, 86_400_000, encoded.refs, encoded.ops, 0],
+      [keys.limits, keys.holds, session, keys.leases, keys.feed],
+      [keys.prefix, attempt, deadline, 0, 86_400_000, 86_400_000, encoded.refs, encoded.ops, 86_400_000, 0],
     );
   };
   const cancel = async (attempt: string, deadline: number, reqs: ChargeRequest[]) => {

@@ -36,5 +36,4 @@ runConformanceSuite('redisAdapter on Redis Cluster', {
     return redisAdapter({ client: await open(), prefix: prefixes.get(adapter) as string });
   },
   numRuns: 10,
-  feed: false, // not yet: the Redis feed comes next
 });

@@ -121,15 +121,19 @@ describe('group commit on one Redis', () => {
     expect(failed.every((code) => code === 'STORE_UNAVAILABLE')).toBe(true);
     expect(spy.sizes.length).toBeLessThan(10);
     expect(await check.status('monthly')).toMatchObject({ used: 22, reserved: 2 }); // what ran, before the cancel
+    const levels = async () => (await check.events()).events.map((e) => `${e.type}:${'level' in e ? e.level : 'to' in e ? e.to : ''}`);
+    expect(await levels()).toEqual(['transition:info', 'alert:info']); // the 50 % crossing, in the feed by the step
 
     const ready = new Promise((resolve) => c.once('ready', resolve));
     proxy.heal(); // cuts the connections that lost answers; the client reconnects
     await ready;
     // Before its next call the adapter cancels the lost batches: exactly what they recorded is undone.
     expect(await guard.status('monthly')).toMatchObject({ used: 0, reserved: 10 });
+    expect(await levels()).toEqual([]); // the undone steps take their feed facts along
     const retried = await Promise.all([...Array.from({ length: 6 }, () => guard.spend({}, 3)), guard.commit(r.reservationId, 4)]);
     expect(retried.slice(0, 6).every((x) => (x as { allowed: boolean }).allowed)).toBe(true);
     expect(await check.status('monthly')).toMatchObject({ used: 22, reserved: 0 });
+    expect(await levels()).toEqual(['transition:info', 'alert:info']); // once
   });
 });
 

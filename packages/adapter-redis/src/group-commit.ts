@@ -19,6 +19,7 @@ interface Pending {
 
 export interface GroupCommitOptions {
   retention(): number;
+  eventRetention(): number;
   historyRetentionMs: number;
 }
 
@@ -69,7 +70,7 @@ export class GroupCommit {
 
   private send(batch: Pending[]): void {
     const ops = batch.map((p) => p.op);
-    const { limits, holds, leases, prefix } = this.keys;
+    const { limits, holds, leases, feed, prefix } = this.keys;
     const done = () => {
       this.inFlight--;
       if (batch.length > 1) this.gather();
@@ -78,7 +79,7 @@ export class GroupCommit {
     this.caller
       .record({
         script: 'batch',
-        keys: [limits, holds, this.caller.session, leases],
+        keys: [limits, holds, this.caller.session, leases, feed],
         args: (attempt, deadline, session) => {
           const acks = session?.acks ?? [];
           const encoded = encodeOps(ops, keysAt(acks.length));
@@ -91,6 +92,7 @@ export class GroupCommit {
             this.options.historyRetentionMs,
             encoded.refs,
             encoded.ops,
+            this.options.eventRetention(),
             acks.length,
             ...acks,
             ...encoded.keys,

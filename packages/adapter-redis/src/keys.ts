@@ -32,6 +32,8 @@ export const LAYOUT = {
   lease: 'l:{id}',
   /** Slices that hold an amount (zset: lease id scored by when it is charged in full unless renewed). */
   leases: 'leases',
+  /** The durable event feed (stream: one entry per fact, trimmed to the event retention). */
+  feed: 'feed',
   /** One instance's totals in one period (hash). */
   totals: 't:{instance}:{period}',
 } as const;
@@ -45,6 +47,7 @@ export interface Keys {
   limitsVersion: string;
   holds: string;
   leases: string;
+  feed: string;
   session(id: string): KeyName;
   instances(rule: string): KeyName;
   latestPeriod(instance: string): KeyName;
@@ -95,6 +98,7 @@ export function keysFor(prefix: string): Keys {
     limitsVersion: p + LAYOUT.limitsVersion,
     holds: p + LAYOUT.holds,
     leases: p + LAYOUT.leases,
+    feed: p + LAYOUT.feed,
     session: builder(p, LAYOUT.session),
     instances: builder(p, LAYOUT.instances),
     latestPeriod: builder(p, LAYOUT.latestPeriod),

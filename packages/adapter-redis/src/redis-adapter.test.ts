@@ -30,7 +30,6 @@ runConformanceSuite('redisAdapter', {
     return redisAdapter({ client: await pool.open(), prefix: prefixes.get(adapter) as string });
   },
   numRuns: 20,
-  feed: false, // not yet: the Redis feed comes next
   // Each store behind its own fault proxy: requests held back, answers lost, connections cut.
   faults: {
     async create() {

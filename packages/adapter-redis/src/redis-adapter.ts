@@ -5,6 +5,8 @@ import { SpendGuardError } from '@spendguard/core';
 import type {
   ChargeOutcome,
   ChargeRequest,
+  FeedFact,
+  FeedRequest,
   HistoryRequest,
   InstancePage,
   InstancePageRequest,
@@ -19,7 +21,7 @@ import type {
   StorageAdapter,
   StoreSettings,
 } from '@spendguard/core/adapter';
-import { DEFAULT_HISTORY_RETENTION_MS, DEFAULT_RETENTION_MS } from '@spendguard/core/adapter';
+import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_HISTORY_RETENTION_MS, DEFAULT_RETENTION_MS } from '@spendguard/core/adapter';
 import type { Cluster, Redis } from 'ioredis';
 import type { LeaseItemOutcome, Op } from './batch.js';
 import { GroupCommit } from './group-commit.js';
@@ -93,7 +95,9 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
   /** Set by the guards on this adapter (configure); the longest one asked for wins. */
   let retentionMs: number | undefined;
   const retention = () => retentionMs ?? DEFAULT_RETENTION_MS;
-  const batches = new GroupCommit(caller, keys, { retention, historyRetentionMs });
+  let eventRetentionMs: number | undefined;
+  const eventRetention = () => eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS;
+  const batches = new GroupCommit(caller, keys, { retention, eventRetention, historyRetentionMs });
 
   return {
     name: 'redis',
@@ -101,6 +105,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
 
     configure(settings: StoreSettings): void {
       retentionMs = Math.max(retentionMs ?? 0, settings.retentionMs);
+      eventRetentionMs = Math.max(eventRetentionMs ?? 0, settings.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS);
     },
 
     charge(req: ChargeRequest): Promise<ChargeOutcome> {
@@ -128,8 +133,18 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
     },
 
     async observe(refs: readonly InstanceRef[]) {
-      const reply = await caller.read('observe', [keys.limits, keys.holds, keys.leases], encodeRefs(refs, [keys.prefix, retention()]));
+      const reply = await caller.read(
+        'observe',
+        [keys.limits, keys.holds, keys.leases, keys.feed],
+        [...encodeRefs(refs, [keys.prefix, retention()]), eventRetention()],
+      );
       return decodeTotals(reply, 1, refs.length).totals;
+    },
+
+    /** The feed is a stream: its entry ids (server ms and a sequence) order the facts. */
+    async feed(req: FeedRequest): Promise<FeedFact[]> {
+      const entries = await caller.command('feed', () => client.xrange(keys.feed, req.from ?? '-', '+', 'COUNT', req.limit));
+      return entries.map(([id, fields]) => ({ id, ...(JSON.parse(fields[1] as string) as Omit<FeedFact, 'id'>) }));
     },
 
     async history(req: HistoryRequest): Promise<number[]> {

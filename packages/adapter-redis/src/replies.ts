@@ -1,8 +1,13 @@
 // Encoding refs for the scripts and decoding their flat replies into the SPI's shapes.
 import type { InstanceRef, InstanceTotals } from '@spendguard/core/adapter';
 
-/** One ref as the scripts read it: `[name, period, day, limit | false, hard '1'/'0', periodEnd, rule, ...limitKeys]`. */
-export function encodeRef(r: InstanceRef): Array<string | false> {
+type EncodedRef = Array<string | false | [readonly number[], readonly number[]]>;
+
+/**
+ * One ref as the scripts read it: `[name, period, day, limit | false, hard '1'/'0', periodEnd, rule,
+ * marks ([fractions, amounts]) | false, ...limitKeys]`.
+ */
+export function encodeRef(r: InstanceRef): EncodedRef {
   return [
     r.name,
     r.period,
@@ -11,6 +16,7 @@ export function encodeRef(r: InstanceRef): Array<string | false> {
     r.hard ? '1' : '0',
     String(r.periodEnd),
     r.rule,
+    r.marks ? [r.marks.fractions, r.marks.amounts] : false,
     ...r.limitKeys,
   ];
 }
@@ -22,8 +28,8 @@ export function encodeRefs(refs: readonly InstanceRef[], out: Array<string | num
 }
 
 /** A ref stored inside a reservation (cjson array) back into an InstanceRef. */
-export function decodeStoredRef(a: Array<string | false>): InstanceRef {
-  return {
+export function decodeStoredRef(a: EncodedRef): InstanceRef {
+  const ref: InstanceRef = {
     name: a[0] as string,
     rule: a[6] as string,
     period: a[1] as string,
@@ -31,8 +37,12 @@ export function decodeStoredRef(a: Array<string | false>): InstanceRef {
     limit: a[3] === false || a[3] === '' ? null : Number(a[3]),
     hard: a[4] === '1',
     periodEnd: Number(a[5]),
-    limitKeys: a.slice(7) as string[],
+    limitKeys: a.slice(8) as string[],
   };
+  const marks = a[7];
+  // cjson writes an empty array as {}.
+  const list = (x: unknown): number[] => (Array.isArray(x) ? (x as number[]) : []);
+  return Array.isArray(marks) ? { ...ref, marks: { fractions: list(marks[0]), amounts: list(marks[1]) } } : ref;
 }
 
 /** Reads `count` totals (read and observe: nine values each) from `reply` starting at `at`; returns them and the next position. */
