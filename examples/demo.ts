@@ -1,5 +1,6 @@
 // The demo: a simulated service that guards a few hundred concurrent LLM calls with spendguard.
 import { type BudgetStatus, createSpendGuard } from '@spendguard/core';
+import { DEMO_BUDGETS } from './demo-budgets.js';
 import { openStore, storeArg } from './stores.js';
 
 if (process.argv.includes('--llm')) {
@@ -10,16 +11,7 @@ if (process.argv.includes('--llm')) {
 const storeName = storeArg(process.argv, 'sqlite');
 const { store, where } = await openStore(storeName);
 
-const guard = createSpendGuard({
-  store,
-  budgets: [
-    { id: 'monthly', limit: 1000, softLimit: 800 },
-    { id: 'project', per: 'project', limit: { api: 500, batch: 300 }, allocatedFrom: 'monthly' },
-    { id: 'model', per: 'model', limit: { 'gpt-4.1': 200, '*': 100 } },
-    { id: 'user-daily', per: 'user', limit: 5, period: 'day', timezone: 'Europe/Berlin' },
-    { id: 'experiments', where: { project: 'batch' }, limit: 50, enforce: 'soft' },
-  ],
-});
+const guard = createSpendGuard({ store, budgets: DEMO_BUDGETS });
 
 const t0 = Date.now();
 const stamp = () => `+${String(Date.now() - t0).padStart(4)}ms`;
