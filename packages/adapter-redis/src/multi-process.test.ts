@@ -4,8 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createSpendGuard } from '@spendguard/core';
 import {
+  admittedByLines,
+  crashViolations,
   DRAIN_BUDGETS,
   type DrainReport,
+  drainViolations,
   WORKLOAD_BUDGETS,
   type WorkloadReport,
   workloadViolations,
@@ -62,15 +65,8 @@ describe('redisAdapter across processes', () => {
           ) as DrainReport,
       ),
     );
-    const admitted = reports.reduce((sum, r) => sum + r.admitted, 0);
-    const limit = 40e6;
-    expect(admitted).toBeLessThanOrEqual(limit);
-    expect(admitted).toBeGreaterThanOrEqual(0.8 * limit);
     const guard = createSpendGuard({ store: redisAdapter({ client: await pool.open(), prefix }), budgets: DRAIN_BUDGETS });
-    const s = await guard.status('total');
-    expect({ used: Math.round(s.used * 1e6), leased: s.leased }).toEqual({ used: admitted, leased: 0 });
-    const alerts = reports.flatMap((r) => r.events.filter((e) => e[0] === 'alert').map((e) => e[1])).sort();
-    expect(alerts).toEqual(['critical', 'exhausted', 'info', 'warning'].filter((l) => l !== 'exhausted' || s.level === 'exhausted'));
+    expect(drainViolations(reports, await guard.status('total'))).toEqual([]);
   });
 
   it('a leased process killed mid-burst: its slice is charged in full when it expires, never less than it admitted', {
@@ -93,10 +89,7 @@ describe('redisAdapter across processes', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     child.kill('SIGKILL');
     await new Promise((resolve) => child.on('exit', resolve));
-    const admitted = out
-      .split('\n')
-      .filter((l) => l.startsWith('ok '))
-      .reduce((sum, l) => sum + Number(l.slice(3)), 0);
+    const admitted = admittedByLines(out);
     expect(admitted).toBeGreaterThan(100_000);
 
     const reader = createSpendGuard({
@@ -105,10 +98,7 @@ describe('redisAdapter across processes', () => {
     });
     expect((await reader.status('total')).leased).toBeGreaterThan(0); // the dead process's slice
     await new Promise((resolve) => setTimeout(resolve, 10 * maxHoldMs + 100)); // its expiry, by Redis's clock
-    const after = await reader.status('total'); // any script after the expiry charges it
-    const used = Math.round(after.used * 1e6);
-    expect(after.leased).toBe(0);
-    expect(used).toBeGreaterThanOrEqual(admitted); // never under-counted
-    expect(used - admitted).toBeLessThanOrEqual(limit * fraction * 1e6); // over by at most one unused slice
+    // Any script after the expiry charges it: never under-counted, over by at most one unused slice.
+    expect(crashViolations(admitted, await reader.status('total'), limit * fraction * 1e6)).toEqual([]);
   });
 });

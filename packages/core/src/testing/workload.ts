@@ -49,6 +49,46 @@ export async function drainWorkload(
   return { admitted, events };
 }
 
+/**
+ * What must hold after processes drained DRAIN_BUDGETS together: never more than the limit, at least 80 %
+ * of it used, stored used = what they admitted with nothing leased, each alert once. `status` is 'total'.
+ */
+export function drainViolations(reports: DrainReport[], status: BudgetStatus): string[] {
+  const admitted = reports.reduce((sum, r) => sum + r.admitted, 0);
+  const limit = Math.round(status.limit * 1e6);
+  const used = Math.round(status.used * 1e6);
+  const violations: string[] = [];
+  if (admitted > limit) violations.push(`admitted ${admitted} passed the limit ${limit}`);
+  if (admitted < 0.8 * limit) violations.push(`admitted ${admitted}: less than 80 % of the limit ${limit} was usable`);
+  if (used !== admitted) violations.push(`used ${used} ≠ admitted ${admitted}`);
+  if (status.leased !== 0) violations.push(`${status.leased} still leased`);
+  const alerts = reports.flatMap((r) => r.events.filter((e) => e[0] === 'alert').map((e) => e[1])).sort();
+  const want = LEVELS.slice(1, LEVELS.indexOf(status.level) + 1).sort();
+  if (alerts.join() !== want.join()) violations.push(`alerts ${alerts.join()} ≠ ${want.join()}`);
+  return violations;
+}
+
+/** The micro-units a killed leased worker admitted: the sum of its "ok <micro-units>" lines. */
+export function admittedByLines(out: string): number {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('ok '))
+    .reduce((sum, l) => sum + Number(l.slice(3)), 0);
+}
+
+/**
+ * What must hold once a killed leased worker's slice expired: charged in full (nothing leased), never
+ * less than it admitted, over by at most one slice.
+ */
+export function crashViolations(admitted: number, status: BudgetStatus, slice: number, extra = 0): string[] {
+  const used = Math.round(status.used * 1e6) - extra;
+  const violations: string[] = [];
+  if (status.leased !== 0) violations.push(`${status.leased} still leased`);
+  if (used < admitted) violations.push(`used ${used} under-counts the ${admitted} admitted`);
+  if (used - admitted > slice) violations.push(`used ${used} is over the ${admitted} admitted by more than one slice (${slice})`);
+  return violations;
+}
+
 export interface WorkloadReport {
   /** [project, model, micro-units] of every admitted spend and commit. */
   admitted: Array<[string, string, number]>;
