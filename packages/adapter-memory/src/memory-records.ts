@@ -1,4 +1,5 @@
 // The memory adapter's records: Maps in this process, with a forget queue ordered by deadline.
+
 import type {
   FeedFact,
   InstancePage,
@@ -8,6 +9,7 @@ import type {
   RememberedKey,
   ReservationRecord,
 } from '@spendguard/core/adapter';
+import { factNumber } from '@spendguard/core/adapter';
 import { DeadlineQueue } from './deadline-queue.js';
 import { RuleListing } from './rule-listing.js';
 
@@ -224,7 +226,7 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
       forgets.push(forgetAt, { kind: 'fact', seq });
     },
     factsFrom(from, limit) {
-      const start = from === undefined ? 0 : Math.max(0, Number(from) - firstSeq);
+      const start = from === undefined ? 0 : Math.max(0, factNumber(from) - firstSeq);
       const out: FeedFact[] = [];
       for (let i = start; i < facts.length && out.length < limit; i++) {
         const f = facts[i];

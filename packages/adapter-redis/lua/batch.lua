@@ -11,7 +11,8 @@
 --       operations' keys (idempotency and reservation keys: binary-safe arguments, named by ARGV index)
 -- An operation, tagged by kind:
 --   { 'c', reserve (0/1), id, amount, force (0/1), ttl ms, idempotency key index (0: none),
---     reservation key index (0: a spend), ref index… }                       a charge
+--     reservation key index (0: a spend), overage ({ reservation id, reserved, actual } of a replayed
+--     offline commit, for the feed) or 0, ref index… }                       a charge
 --   { 's', commit (0/1), reservation id, amount, spend id, reservation key index }   a settle
 --   { 'l', slice id, spent (its total so far), want, min, expire ms, ref index }      a lease step
 -- Returns { now, 1, result… } | { now, 2, known } (late: a no-op; known 0 when the session expired, so an
@@ -59,7 +60,7 @@ end
 local refs = cjson.decode(ARGV[7])
 local purged = purge(prefix, holds_key, now, retention, 64)
 -- Before any record is read into the batch's tables: the charges write the records directly.
-purge_leases(prefix, leases_key, now, retention)
+purge_leases(prefix, leases_key, now, retention, feed_key, event_retention)
 local purged_all = purged < 64
 
 -- Run-time limit overrides by name (false: none), read once per batch.
@@ -179,10 +180,6 @@ local function used_of(key)
   return tonumber(redis.call('HGET', key, 'u')) or 0
 end
 
--- Facts this batch appended to the feed, as 'op:id' (a cancel deletes those of the operations it undoes).
-local facts = {}
-local current_op = 0
-
 -- Adds used and reserved to one record and keeps the day sub-total (record-adapter.ts's add). The first
 -- write to a period record moves the instance's last-period pointer and reports the period change.
 -- When the step may have caused events (or commits an overage), it appends a fact to the feed.
@@ -226,9 +223,9 @@ local function add(ref, rec, limit, used, reserved, overage)
     rec.su, rec.su_cleared = nil, true
   end
   out[k + 2], out[k + 3], out[k + 4], out[k + 5], out[k + 6], out[k + 7] = limit, seen, u + used, before, rec.r, day_used
-  if ref[8] and (overage or may_cause_events(ref, before, u + used, seen, limit, prev_period)) then
-    local id = append_fact(feed_key, now, event_retention, ref, before, u + used, seen, limit, prev_period, prev_used, overage)
-    facts[#facts + 1] = current_op .. ':' .. id
+  -- The fact starts from used before this step: a charged slice's crossing went into the feed when it was charged.
+  if ref[8] and (overage or may_cause_events(ref, u, u + used, seen, limit, prev_period)) then
+    append_fact(feed_key, now, event_retention, ref, u, u + used, seen, limit, prev_period, prev_used, overage)
   end
   if prev_period then
     out[k + 1], out[k + 8], out[k + 9] = 2, prev_period, prev_used
@@ -247,13 +244,13 @@ local changed = false
 
 -- The first ref that refuses (0-based index, missing 0/1), or nil.
 local function refusal(op, amount)
-  for j = 9, #op do
+  for j = 10, #op do
     local i = op[j]
     if refs[i][5] == '1' then
       local limit = ref_limits[i]
-      if not limit then return j - 9, 1 end
+      if not limit then return j - 10, 1 end
       local rec = record_of(i)
-      if rec.u + rec.r + amount > limit then return j - 9, 0 end
+      if rec.u + rec.r + amount > limit then return j - 10, 0 end
     end
   end
   return nil
@@ -272,7 +269,7 @@ local function charge(op)
       local sep = string.find(seen, '|', 1, true)
       out[k + 1], out[k + 2], out[k + 3] = 3, string.sub(seen, 1, sep - 1), tonumber(string.sub(seen, sep + 1)) or 0
       k = k + 3
-      for j = 9, #op do put_current(ref_limits[op[j]], record_of(op[j]), refs[op[j]][3]) end
+      for j = 10, #op do put_current(ref_limits[op[j]], record_of(op[j]), refs[op[j]][3]) end
       return '0'
     end
   end
@@ -286,7 +283,7 @@ local function charge(op)
     if at then
       out[k + 1], out[k + 2], out[k + 3] = 0, at, missing
       k = k + 3
-      for j = 9, #op do put_current(ref_limits[op[j]], record_of(op[j]), refs[op[j]][3]) end
+      for j = 10, #op do put_current(ref_limits[op[j]], record_of(op[j]), refs[op[j]][3]) end
       return '0'
     end
   end
@@ -301,11 +298,13 @@ local function charge(op)
     out[k] = expires_at
   end
   local skipped = false
-  for j = 9, #op do
+  local overage = nil
+  if op[5] == 1 and type(op[9]) == 'table' then overage = op[9] end
+  for j = 10, #op do
     local i = op[j]
     local limit = ref_limits[i]
     if limit then
-      add(refs[i], record_of(i), limit, used, held)
+      add(refs[i], record_of(i), limit, used, held, overage)
     else
       k = k + 1
       out[k] = 0
@@ -315,7 +314,7 @@ local function charge(op)
   local mask, kept = nil, {}
   if skipped or reserve then
     mask = {}
-    for j = 9, #op do
+    for j = 10, #op do
       if ref_limits[op[j]] then
         kept[#kept + 1] = refs[op[j]]
         mask[#mask + 1] = '1'
@@ -426,7 +425,6 @@ end
 
 for i, op in ipairs(ops) do
   local code
-  current_op = i
   local kind = op[1]
   if kind == 'c' then
     code = charge(op)
@@ -458,9 +456,5 @@ for key, rec in pairs(records) do
 end
 if #new_holds > 0 then redis.call('ZADD', holds_key, unpack(new_holds)) end
 if #settled > 0 then redis.call('ZREM', holds_key, unpack(settled)) end
-if #facts > 0 then
-  redis.call('HSET', session, batch, table.concat(codes, ',') .. ',|' .. table.concat(facts, ' '))
-elseif changed then
-  redis.call('HSET', session, batch, table.concat(codes, ',') .. ',')
-end
+if changed then redis.call('HSET', session, batch, table.concat(codes, ',') .. ',') end
 return out

@@ -2,25 +2,33 @@
 -- What a batch ran is undone exactly; one that did not run, and could still arrive (the server's clock is
 -- not past its deadline), is fenced off so that it is a no-op when it does. Safe to run twice.
 -- KEYS: 1 session hash, 2 holds zset, 3… the operations' reservation and idempotency keys
--- ARGV: 1 prefix, 2 doubts (JSON): { b = batch attempt, dl = deadline, ops } with ops in the batch's order:
+-- ARGV: 1 prefix, 2 doubts (JSON) (see below), 3 event retention ms.
+-- An undone spend or commit that moves used back across a mark writes a feed fact for it (a transition
+-- back down): the feed already holds the step that went up, and its readers may have read it.
+-- Doubts: { b = batch attempt, dl = deadline, ops } with ops in the batch's order:
 --       { t = 'c', id, a, rv, refs, rk, ik } for a charge, { t = 's', id, rk } for a settle, { t = 'l', id } for a
 --       lease step (left alone: it sends its slice's total spend, so sent again it counts once);
 --       rk/ik: KEYS index or 0
 -- Returns { now, result… } with one result per batch: 'undone' | 'absent' (it did not run and never will)
 --       | 'fenced' (undone or absent, and fenced off until its deadline) | 'lost' (the session expired:
 --       nothing tells whether its charges ran)
-local prefix = ARGV[1]
+local prefix, event_retention = ARGV[1], tonumber(ARGV[3])
 local session, holds = KEYS[1], KEYS[2]
 local now = server_now()
 
 -- Takes `amount` off an instance-period's used (and its day sub-total when the day is still the same).
 local function unspend(ref, amount)
   local key = key_totals(prefix, ref[1], ref[2])
-  local cur = redis.call('HMGET', key, 'u', 'd', 'du')
+  local cur = redis.call('HMGET', key, 'u', 'd', 'du', 'sl')
   if not cur[1] then return end
   local du = tonumber(cur[3]) or 0
   if cur[2] == ref[3] then du = math.max(0, du - amount) end
-  redis.call('HSET', key, 'u', int(tonumber(cur[1]) - amount), 'du', int(du))
+  local u = tonumber(cur[1])
+  redis.call('HSET', key, 'u', int(u - amount), 'du', int(du))
+  local limit = tonumber(cur[4])
+  if limit and may_cause_events(ref, u, u - amount, limit, limit, nil) then
+    append_fact(key_feed(prefix), now, event_retention, ref, u, u - amount, limit, limit, nil, 0, nil)
+  end
 end
 
 local function unhold(refs, amount)
@@ -58,9 +66,8 @@ end
 local function cancel_settle(d, batch, dl)
   local rkey = KEYS[d.rk]
   local r = redis.call('HMGET', rkey, 's', 'by', 'a', 'refs', 'x', 'exp', 'act')
-  if not r[1] then return false end
-  local undone = r[2] == batch
-  if undone then
+  if not r[1] then return end
+  if r[2] == batch then
     local refs = cjson.decode(r[4])
     if r[1] == 'committed' then
       for _, ref in ipairs(refs) do unspend(ref, tonumber(r[7])) end
@@ -76,7 +83,6 @@ local function cancel_settle(d, batch, dl)
     redis.call('HDEL', rkey, 'sid', 'act', 'exp', 'by')
   end
   if now <= dl then redis.call('HSET', rkey, 'cx', batch) end
-  return undone
 end
 
 -- A batch whose answer was lost: its session entry says whether it ran and, per operation, what it
@@ -96,27 +102,16 @@ local function cancel_batch(d)
   end
   local i = 0
   local codes = {}
-  -- The feed facts each operation appended ('op:id' after '|'): an operation undone takes its facts along.
-  local facts = {}
   if ran then
     for code in string.gmatch(entry, '([^,]*),') do codes[#codes + 1] = code end
-    for op_index, id in string.gmatch(string.match(entry, '|(.*)$') or '', '(%d+):(%S+)') do
-      local n = tonumber(op_index)
-      facts[n] = facts[n] or {}
-      table.insert(facts[n], id)
-    end
   end
-  local feed = key_feed(prefix)
   for _, op in ipairs(d.ops) do
     i = i + 1
-    local undone = false
     if op.t == 's' then
-      undone = cancel_settle(op, d.b, d.dl)
+      cancel_settle(op, d.b, d.dl)
     elseif op.t == 'c' and ran and codes[i] ~= '0' then
       undo_charge(op, codes[i])
-      undone = true
     end
-    if undone and facts[i] then redis.call('XDEL', feed, unpack(facts[i])) end
   end
   if now <= d.dl then
     redis.call('HSET', session, d.b, fence)

@@ -46,37 +46,6 @@ local function grant_for(wanted, min, free)
   return math.min(free, math.max(min, math.floor(free / 2)))
 end
 
--- Charges in full the leased slices whose time is up (their holders are presumed dead): at most 64 per
--- step. The totals keep the used the level was last derived from in 'su', so that the next step on the
--- instance reports the crossing this charge caused. A totals record forgotten meanwhile is left alone.
-local function purge_leases(prefix, leases_key, now, retention)
-  local due = redis.call('ZRANGEBYSCORE', leases_key, '-inf', now, 'LIMIT', 0, 64)
-  for _, id in ipairs(due) do
-    local lkey = key_lease(prefix, id)
-    local l = redis.call('HMGET', lkey, 'a', 'rc', 'ref', 'x')
-    local amount = tonumber(l[1]) or 0
-    if amount > 0 and (tonumber(l[4]) or 0) <= now then
-      local ref = cjson.decode(l[3])
-      local tkey = key_totals(prefix, ref[1], ref[2])
-      local cur = redis.call('HMGET', tkey, 'u', 'r', 'l', 'su', 'd', 'du')
-      if cur[1] then
-        local u = tonumber(cur[1])
-        local d, du = cur[5] or '', tonumber(cur[6]) or 0
-        if d == ref[3] then
-          du = du + amount
-        elseif ref[3] > d then
-          d, du = ref[3], amount
-        end
-        redis.call('HSET', tkey, 'u', int(u + amount), 'r', int((tonumber(cur[2]) or 0) - amount),
-          'l', int((tonumber(cur[3]) or 0) - amount), 'su', cur[4] or int(u), 'd', d, 'du', int(du))
-      end
-      redis.call('HSET', lkey, 'a', '0', 'rc', int((tonumber(l[2]) or 0) + amount))
-      redis.call('PEXPIRE', lkey, int(retention))
-    end
-  end
-  if #due > 0 then redis.call('ZREM', leases_key, unpack(due)) end
-end
-
 -- When a period's records may be forgotten: history retention after the period ends (0: never).
 local function forget_at(ref, retention)
   local period_end = tonumber(ref[6])
@@ -150,20 +119,21 @@ local function flatten(out, totals)
 end
 
 -- The durable feed (feed.ts): whether a step's before/after totals may have caused events on a ref — used
--- went up across one of its marks (give or take a micro-unit and a relative 1e-12), the limit changed,
+-- moved across one of its marks, up or down (give or take a micro-unit and a relative 1e-12), the limit changed,
 -- or the step opened a period.
 local function may_cause_events(ref, used_before, used, limit_before, limit, previous)
   local marks = ref[8]
   if not marks then return false end
   if previous or limit ~= limit_before then return true end
-  if used <= used_before then return false end
+  if used == used_before then return false end
+  local lo, hi = math.min(used, used_before), math.max(used, used_before)
   local tolerance = 1 + limit * 1e-12
   for _, f in ipairs(marks[1]) do
     local p = f * limit
-    if used_before < p + tolerance and used >= p - tolerance then return true end
+    if lo < p + tolerance and hi >= p - tolerance then return true end
   end
   for _, p in ipairs(marks[2]) do
-    if used_before < p + tolerance and used >= p - tolerance then return true end
+    if lo < p + tolerance and hi >= p - tolerance then return true end
   end
   return false
 end
@@ -182,5 +152,50 @@ local function append_fact(feed_key, now, event_retention, ref, used_before, use
     parts[#parts + 1] = ',"overage":{"reservationId":' .. cjson.encode(overage[1]) .. ',"reserved":' .. int(overage[2]) .. ',"actual":' .. int(overage[3]) .. '}'
   end
   parts[#parts + 1] = '}'
-  return redis.call('XADD', feed_key, 'MINID', int(math.max(0, now - event_retention)), '*', 'f', table.concat(parts))
+  -- The stream is trimmed by the longest retention any process on it asked for, not the writer's own.
+  local longest_key = feed_key .. ':r'
+  local longest = tonumber(redis.call('GET', longest_key)) or 0
+  if event_retention > longest then
+    redis.call('SET', longest_key, int(event_retention))
+    longest = event_retention
+  end
+  return redis.call('XADD', feed_key, 'MINID', int(math.max(0, now - longest)), '*', 'f', table.concat(parts))
 end
+
+-- Charges in full the leased slices whose time is up (their holders are presumed dead): at most 64 per
+-- step, with a feed fact for the crossing it causes. The totals keep the used the level was last derived
+-- from in 'su', so that the next step on the instance reports the crossing to its listeners. A totals
+-- record forgotten meanwhile is left alone.
+local function purge_leases(prefix, leases_key, now, retention, feed_key, event_retention)
+  local due = redis.call('ZRANGEBYSCORE', leases_key, '-inf', now, 'LIMIT', 0, 64)
+  for _, id in ipairs(due) do
+    local lkey = key_lease(prefix, id)
+    local l = redis.call('HMGET', lkey, 'a', 'rc', 'ref', 'x')
+    local amount = tonumber(l[1]) or 0
+    if amount > 0 and (tonumber(l[4]) or 0) <= now then
+      local ref = cjson.decode(l[3])
+      local tkey = key_totals(prefix, ref[1], ref[2])
+      local cur = redis.call('HMGET', tkey, 'u', 'r', 'l', 'su', 'd', 'du', 'sl')
+      if cur[1] then
+        local u = tonumber(cur[1])
+        local d, du = cur[5] or '', tonumber(cur[6]) or 0
+        if d == ref[3] then
+          du = du + amount
+        elseif ref[3] > d then
+          d, du = ref[3], amount
+        end
+        redis.call('HSET', tkey, 'u', int(u + amount), 'r', int((tonumber(cur[2]) or 0) - amount),
+          'l', int((tonumber(cur[3]) or 0) - amount), 'su', cur[4] or int(u), 'd', d, 'du', int(du))
+        -- The feed has the crossing now, even if no step ever comes to this instance-period again.
+        local limit = tonumber(cur[7])
+        if limit and may_cause_events(ref, u, u + amount, limit, limit, nil) then
+          append_fact(feed_key, now, event_retention, ref, u, u + amount, limit, limit, nil, 0, nil)
+        end
+      end
+      redis.call('HSET', lkey, 'a', '0', 'rc', int((tonumber(l[2]) or 0) + amount))
+      redis.call('PEXPIRE', lkey, int(retention))
+    end
+  end
+  if #due > 0 then redis.call('ZREM', leases_key, unpack(due)) end
+end
+

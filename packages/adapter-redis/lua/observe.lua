@@ -6,7 +6,7 @@
 local prefix, retention = ARGV[1], tonumber(ARGV[2])
 local now = server_now()
 purge(prefix, KEYS[2], now, retention, nil)
-purge_leases(prefix, KEYS[3], now, retention)
+purge_leases(prefix, KEYS[3], now, retention, KEYS[4], tonumber(ARGV[4]))
 local has_overrides = redis.call('EXISTS', KEYS[1]) == 1
 local totals = {}
 for i, ref in ipairs(decode_refs(3)) do

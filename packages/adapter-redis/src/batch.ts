@@ -61,7 +61,7 @@ export function encodeOps(ops: readonly Op[], firstKey: number): { refs: string;
         : ['s', 0, r.reservationId, 0, '', key(op.reservationKey)];
     }
     const r = op.req;
-    const out: Array<string | number> = [
+    const out: Array<string | number | [string, number, number]> = [
       'c',
       r.kind === 'reserve' ? 1 : 0,
       r.callId,
@@ -70,6 +70,7 @@ export function encodeOps(ops: readonly Op[], firstKey: number): { refs: string;
       r.ttlMs ?? 0,
       key(op.idempotencyKey),
       r.kind === 'reserve' ? key(op.reservationKey) : 0,
+      r.force && r.overage ? [r.overage.reservationId, r.overage.reserved, r.overage.actual] : 0,
     ];
     for (const ref of r.instances) out.push(refAt(ref));
     return out;

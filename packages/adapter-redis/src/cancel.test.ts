@@ -50,7 +50,7 @@ async function scripts() {
   const cancel = async (attempt: string, deadline: number, reqs: ChargeRequest[]) => {
     const ops = reqs.map((r) => ({ kind: 'charge' as const, callId: r.callId, amount: r.amount, reserve: false, refs: r.instances }));
     const request = cancelRequest(session, keys.holds, [{ attempt, deadline, ops }]);
-    return (await call('cancel', request.keys, [keys.prefix, request.doubts]))[1];
+    return (await call('cancel', request.keys, [keys.prefix, request.doubts, 86_400_000]))[1];
   };
   const used = async () => Number((await client.hget(keys.totals(ref.name, ref.period) as string, 'u')) ?? 0);
   const entry = (attempt: string) => client.hget(session as string, attempt);

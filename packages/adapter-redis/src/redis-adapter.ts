@@ -91,12 +91,16 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
       `redisAdapter resendWindowMs (${resendWindowMs}) must be at least 2 × commandTimeoutMs (${2 * timeoutMs}): a failed call must be cancellable after it timed out.`,
     );
   }
-  const caller = new ScriptCaller(client, defineScripts(client), keys, { timeoutMs, sessionTtlMs: resendWindowMs });
+  let eventRetentionMs: number | undefined;
+  const eventRetention = () => eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS;
+  const caller = new ScriptCaller(client, defineScripts(client), keys, {
+    timeoutMs,
+    sessionTtlMs: resendWindowMs,
+    eventRetentionMs: () => eventRetention(),
+  });
   /** Set by the guards on this adapter (configure); the longest one asked for wins. */
   let retentionMs: number | undefined;
   const retention = () => retentionMs ?? DEFAULT_RETENTION_MS;
-  let eventRetentionMs: number | undefined;
-  const eventRetention = () => eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS;
   const batches = new GroupCommit(caller, keys, { retention, eventRetention, historyRetentionMs });
 
   return {
@@ -128,7 +132,11 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
     },
 
     async read(refs: readonly InstanceRef[]) {
-      const reply = await caller.read('read', [keys.limits, keys.holds, keys.leases], encodeRefs(refs, [keys.prefix, retention()]));
+      const reply = await caller.read(
+        'read',
+        [keys.limits, keys.holds, keys.leases, keys.feed],
+        [...encodeRefs(refs, [keys.prefix, retention()]), eventRetention()],
+      );
       return decodeTotals(reply, 1, refs.length).totals;
     },
 
@@ -143,6 +151,12 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
 
     /** The feed is a stream: its entry ids (server ms and a sequence) order the facts. */
     async feed(req: FeedRequest): Promise<FeedFact[]> {
+      if (req.from !== undefined && !/^[0-9]{1,16}-[0-9]{1,16}$/.test(req.from)) {
+        throw new SpendGuardError(
+          'INVALID_CONFIG',
+          `events({ since }) names fact '${req.from}', which this store never wrote; pass an id that events() returned.`,
+        );
+      }
       const entries = await caller.command('feed', () => client.xrange(keys.feed, req.from ?? '-', '+', 'COUNT', req.limit));
       return entries.map(([id, fields]) => ({ id, ...(JSON.parse(fields[1] as string) as Omit<FeedFact, 'id'>) }));
     },

@@ -46,6 +46,8 @@ export interface RecordingCall {
 
 export interface ScriptCallerOptions {
   timeoutMs: number;
+  /** How long feed facts are kept: a cancel writes the fact of a crossing it undoes. */
+  eventRetentionMs(): number;
   /** How long the session (this adapter's entries for calls whose answer it has not seen) lives without a refresh. */
   sessionTtlMs: number;
 }
@@ -187,7 +189,7 @@ export class ScriptCaller {
 
   private async resolve(batch: Doubt[]): Promise<void> {
     const { keys, doubts } = cancelRequest(this.session, this.keys.holds, batch);
-    const reply = await this.raw('cancel', keys, [this.keys.prefix, doubts]).reply;
+    const reply = await this.raw('cancel', keys, [this.keys.prefix, doubts, this.options.eventRetentionMs()]).reply;
     batch.forEach((d, i) => {
       const result = reply[i + 1] as CancelResult;
       if (result === 'fenced') d.fenced = true;

@@ -94,6 +94,7 @@ export function sqliteAdapter(options: SqliteAdapterOptions): SqliteAdapter {
     try {
       return transaction.deferred(body) as T;
     } catch (err) {
+      if (err instanceof SpendGuardError) throw err; // bad input the records noticed (a cursor this store never wrote)
       throw new SpendGuardError('STORE_UNAVAILABLE', `the SQLite store failed: ${(err as Error).message}`, { cause: err });
     }
   }

@@ -1,6 +1,8 @@
 // The SQLite adapter's records: prepared statements on one connection, run inside the caller's
 // IMMEDIATE transaction. Run-time limits are cached per connection and reloaded when their version moves.
+
 import type { FeedFact, InstancePage, InstanceRef, LedgerEntry, PeriodRecord, Records, ReservationRecord } from '@spendguard/core/adapter';
+import { factNumber } from '@spendguard/core/adapter';
 import type { Statements, TotalRow } from './statements.js';
 
 /** Refs as stored by schema 1 carried `id` and no `rule`; they still read. */
@@ -115,7 +117,7 @@ export function sqliteRecords(q: Statements, historyRetentionMs: number): Record
     },
     factsFrom(from, limit) {
       return q.factsFrom
-        .all(from === undefined ? 0 : Number(from), limit)
+        .all(from === undefined ? 0 : factNumber(from), limit)
         .map((r) => ({ id: String(r.seq), ...(JSON.parse(r.fact) as Omit<FeedFact, 'id'>) }));
     },
 

@@ -18,15 +18,17 @@ const MAX_LIMIT = 1000;
 /** Facts read from the store at a time; most facts stand for one or two events. */
 const FACTS_PER_READ = 200;
 
-/** 'factId:index' → its parts; the index is that of the last event already read in that fact. */
+/**
+ * 'factId:index' → its parts; the index is that of the last event already read in that fact. The fact
+ * id's own form is the store's to check (it says INVALID_CONFIG for one it never wrote).
+ */
 function cursorOf(since: unknown): { fact: string; index: number } | undefined {
   if (since === undefined) return undefined;
-  const at = typeof since === 'string' ? since.lastIndexOf(':') : -1;
-  const index = at > 0 ? Number((since as string).slice(at + 1)) : Number.NaN;
-  if (!Number.isInteger(index) || index < -1) {
+  const match = typeof since === 'string' ? /^(.+):(-1|0|[1-9][0-9]{0,5})$/.exec(since) : null;
+  if (!match) {
     throw configError(`events({ since }) takes the id of an event read before (or a page's next); got ${JSON.stringify(since)}.`);
   }
-  return { fact: (since as string).slice(0, at), index };
+  return { fact: match[1] as string, index: Number(match[2]) };
 }
 
 export class EventFeed {
@@ -36,7 +38,7 @@ export class EventFeed {
   ) {}
 
   async read(options: EventsOptions = {}): Promise<EventsPage> {
-    const limit = options.limit ?? 100;
+    const limit = options.limit === undefined ? 100 : options.limit;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
       throw configError(`events({ limit }) must be a whole number from 1 to ${MAX_LIMIT}; got ${String(limit)}.`);
     }
@@ -45,12 +47,12 @@ export class EventFeed {
     const cursor = cursorOf(options.since);
     const events: FeedEvent[] = [];
     let from = cursor?.fact;
-    // Each read starts at `from`, inclusive: the cursor's own fact may hold events not read yet; a later
-    // read starts with the fact that ended the one before, already read.
+    // Each read starts at `from`, inclusive: the cursor's own fact may hold events not read yet.
     for (let round = 0; ; round++) {
       const request = from === undefined ? { limit: FACTS_PER_READ } : { from, limit: FACTS_PER_READ };
       const facts: FeedFact[] = await fromStore(() => feed(request));
-      for (let f = round === 0 ? 0 : 1; f < facts.length; f++) {
+      // A later read starts with the fact that ended the one before, unless that fact was forgotten meanwhile.
+      for (let f = round > 0 && facts[0]?.id === from ? 1 : 0; f < facts.length; f++) {
         const fact = facts[f] as FeedFact;
         const derived = this.deriver.deriveFact(fact);
         const at = new Date(fact.at).toISOString();

@@ -97,6 +97,7 @@ export class JournalRunner {
       amount: actual,
       at: now,
       ...(local.ledger ? { ledger: local.ledger } : {}),
+      ...(actual > local.amount ? { overage: { reservationId: id, reserved: local.amount, actual } } : {}),
     });
     return commitResult(spendId, actual, local.amount, now >= local.expiresAt);
   }

@@ -16,6 +16,8 @@ export type JournalEntry =
       ledger?: LedgerEntry;
       /** When it was admitted (the guard's clock). */
       at: number;
+      /** The commit of an offline reservation above its amount: the replay puts the overage in the feed. */
+      overage?: { reservationId: string; reserved: number; actual: number };
     }
   | { kind: 'commit'; reservationId: string; spendId: string; amount: number; at: number }
   | { kind: 'release'; reservationId: string; at: number };
@@ -155,6 +157,7 @@ function writeEntry(store: StorageAdapter, entry: JournalEntry, now: number): Pr
         force: true,
         ...(entry.idempotencyKey === undefined ? {} : { idempotencyKey: entry.idempotencyKey }),
         ...(entry.ledger === undefined || !store.capabilities.ledger ? {} : { ledger: entry.ledger }),
+        ...(entry.overage === undefined ? {} : { overage: entry.overage }),
       }),
     );
   }

@@ -68,9 +68,21 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
   let nextSweep = Number.NEGATIVE_INFINITY;
   let eventRetentionMs = DEFAULT_EVENT_RETENTION_MS;
 
-  /** Appends a feed fact when the step may have caused events on `ref` (written by this same step). */
-  function noteFact(ref: InstanceRef, t: InstanceTotals, now: number, overage?: FeedFact['overage']): void {
-    if (ref.marks && (overage || mayCauseEvents(ref, t))) records.appendFact(factOf(ref, t, now, overage), now + eventRetentionMs);
+  /**
+   * Appends a feed fact when the step may have caused events on `ref` (written by this same step). It
+   * starts from `used` before the step (`usedBefore` may be older: a charged slice's crossing, which
+   * went into the feed when it was charged).
+   */
+  function noteFact(ref: InstanceRef, t: InstanceTotals, now: number, usedDelta: number, overage?: FeedFact['overage']): void {
+    if (!ref.marks) return;
+    const moved: Pick<InstanceTotals, 'used' | 'usedBefore' | 'limit' | 'limitBefore' | 'previous'> = {
+      used: t.used,
+      usedBefore: t.used - usedDelta,
+      limit: t.limit,
+      limitBefore: t.limitBefore,
+    };
+    if (t.previous) moved.previous = t.previous;
+    if (overage || mayCauseEvents(ref, moved)) records.appendFact(factOf(ref, moved, now, overage), now + eventRetentionMs);
   }
 
   const limitOf = (ref: InstanceRef): number | null => {
@@ -107,6 +119,14 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
         // Its holder is presumed dead: the slice is charged in full. The level seen so far stays in
         // seenUsed, so that the next step on this instance reports the crossing this charge caused.
         if (rec.seenUsed == null) rec.seenUsed = rec.used;
+        // The feed has the crossing now, even if no step ever comes to this instance-period again.
+        const limit = limitOf(l.ref) ?? 0;
+        noteFact(
+          l.ref,
+          { limit, limitBefore: limit, used: rec.used + l.amount, usedBefore: rec.used, reserved: 0, dayUsed: 0 },
+          now,
+          l.amount,
+        );
         rec.used += l.amount;
         rec.reserved -= l.amount;
         rec.leased = (rec.leased ?? 0) - l.amount;
@@ -225,7 +245,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       }
       const t = add(refs[i] as InstanceRef, limit, found[i], used, reserved);
       totals[i] = t;
-      if (refs[i]?.marks) noteFact(refs[i] as InstanceRef, t, req.now);
+      noteFact(refs[i] as InstanceRef, t, req.now, used, req.force ? req.overage : undefined);
     }
     const out: ChargeOutcome = { ok: true, callId: req.callId, replayed: false, totals };
     if (isReserve) {
@@ -276,7 +296,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       commit && req.amount > r.amount ? { reservationId: req.reservationId, reserved: r.amount, actual: req.amount } : undefined;
     const totals = r.refs.map((ref) => {
       const t = add(ref, limitOf(ref) ?? 0, records.totals(ref.name, ref.period), used, expired ? 0 : -r.amount);
-      noteFact(ref, t, req.now, overage);
+      noteFact(ref, t, req.now, used, overage);
       return t;
     });
     const settled: ReservationRecord = { ...r, state: commit ? 'committed' : 'released' };
@@ -309,7 +329,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       const slice = ref.hard ? grantFor(item.want, item.min, free) : 0;
       const t = add(ref, limit, rec, used, slice - given, slice - given);
       totals[i] = t;
-      noteFact(ref, t, req.now);
+      noteFact(ref, t, req.now, used);
       slices[i] = slice;
       // Kept while it holds; then as long as a step sent again could still arrive (the retention).
       const forgetAt = slice > 0 ? 0 : req.now + retentionMs;
@@ -335,7 +355,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
         rec.seenLimit = limit;
         rec.seenUsed = null;
         records.writeTotals(ref.name, ref.period, rec, forgetAtOf(ref));
-        noteFact(ref, totals, now);
+        noteFact(ref, totals, now, totals.used - totals.usedBefore);
       }
       return totals;
     });

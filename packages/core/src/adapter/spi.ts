@@ -59,6 +59,10 @@ export interface FeedFact {
   overage?: { reservationId: string; reserved: number; actual: number };
 }
 
+/**
+ * The store refuses a `from` it could never have written with a SpendGuardError INVALID_CONFIG (a cursor
+ * from another store, or garbled), rather than an empty feed forever.
+ */
 export interface FeedRequest {
   /** The id of the first fact to return (it and those after it); absent: from the oldest kept. */
   from?: string;
@@ -116,6 +120,11 @@ export interface ChargeRequest {
   ttlMs?: number;
   /** Record without checking limits: a spend that was already admitted (journal replay). */
   force?: boolean;
+  /**
+   * A forced spend that commits a reservation held only in the guard's process (offline) above its
+   * amount: the store writes the overage into the feed with the step, as a settle would.
+   */
+  overage?: { reservationId: string; reserved: number; actual: number };
   /** A repeated key returns the first successful step's id and changes nothing. */
   idempotencyKey?: string;
   /** Sent only to adapters with `capabilities.ledger`. */

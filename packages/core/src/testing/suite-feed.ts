@@ -4,9 +4,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FeedEvent, SpendGuardEventName } from '../events.js';
-import type { SpendGuard } from '../guard.js';
+import { createSpendGuard, type SpendGuard } from '../guard.js';
 import type { BudgetDefinition } from '../rules.js';
 import { type ConformanceOptions, fixture } from './harness.js';
+import { switchable } from './switchable-store.js';
 
 const FEED_TYPES = ['transition', 'alert', 'reset', 'overage'] as const;
 
@@ -112,9 +113,41 @@ export function feedSuite(options: ConformanceOptions): void {
 
     it('refuses a since that is no event id, and a limit out of range, with INVALID_CONFIG', { timeout }, async () => {
       const f = await fixture(options, [{ id: 'm', limit: 1 }]);
-      for (const bad of [{ since: 'nope' }, { since: 42 as unknown as string }, { limit: 0 }, { limit: 1001 }, { limit: 1.5 }]) {
-        await expect(f.guard.events(bad)).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+      await f.guard.spend({}, 0.6); // something in the feed, so that a garbled cursor is not just an empty read
+      const bad = [
+        { since: 'nope' },
+        { since: 42 as unknown as string },
+        { since: 'abc:0' },
+        { since: 'x:' },
+        { since: '1abc:0' },
+        { since: '-:0' },
+        { since: '1: 0' },
+        { since: '1:0x1' },
+        { limit: 0 },
+        { limit: 1001 },
+        { limit: 1.5 },
+        { limit: null as unknown as number },
+      ];
+      for (const options of bad) {
+        await expect(f.guard.events(options)).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
       }
+    });
+
+    it("puts an offline reservation's overage into the feed when its commit is replayed", { timeout }, async () => {
+      const budgets: BudgetDefinition[] = [{ id: 'm', limit: 100 }];
+      const f = await fixture(options, budgets);
+      const sw = switchable(f.store);
+      const guard = createSpendGuard({ store: sw.adapter, budgets, clock: f.clock.now, onStoreError: 'allow', offlineAllowance: 50 });
+      const local = record(guard);
+      sw.down();
+      const r = await guard.reserve({}, 5);
+      if (!r.allowed) throw new Error('refused');
+      await guard.commit(r.reservationId, 12);
+      sw.up();
+      await guard.flush();
+      expect((await readAll(f.guard)).plain).toEqual(local);
+      expect(local.map((e) => JSON.parse(e).type)).toEqual(['overage']);
+      await guard.close();
     });
 
     it('forgets facts eventRetentionMs after the step', { timeout }, async () => {

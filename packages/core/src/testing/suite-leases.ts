@@ -339,6 +339,26 @@ export function leasesSuite(options: ConformanceOptions): void {
       expect(exact.slices).toEqual([0]); // 3 free beside the other slice: less than the 5 asked for
     });
 
+    it("a dead holder's slice charged after its period ended: its crossing is in the feed, in its period", { timeout }, async () => {
+      const probe = await options.create();
+      const serverClock = probe.capabilities.serverClock;
+      await probe.close();
+      if (serverClock) return; // the store's own clock decides expiry there: the adapter's tests cover it
+      const budgets: BudgetDefinition[] = [{ id: 'monthly', limit: 100 }];
+      const f = await fixture(options, budgets);
+      f.clock.set('2026-11-30T23:00:00Z');
+      const [dead] = leased(f, budgets, 1, { fraction: 0.5, maxHoldMs: 100 }) as [SpendGuard];
+      expect((await dead.spend({}, 1)).allowed).toBe(true); // a slice of 50
+      (dead as unknown as { leases: { stopTimer(): void } }).leases.stopTimer(); // as if its process died
+      f.clock.set('2026-12-01T01:00:00Z'); // November is over; nothing touches it again
+      await f.guard.spend({}, 0.5); // any step charges the expired slice
+      const events = (await f.guard.events()).events;
+      expect(
+        events.filter((e) => e.type === 'transition').map((e) => [(e as { period: string }).period, (e as { to: string }).to]),
+      ).toContainEqual(['2026-11', 'info']);
+      expect(events.filter((e) => e.type === 'alert').map((e) => (e as { level: string }).level)).toEqual(['info']);
+    });
+
     it('charges a slice in full when its holder stops settling, and its crossing alerts once', { timeout }, async () => {
       const budgets: BudgetDefinition[] = [{ id: 'credits', limit: 100, period: 'never' }];
       const f = await fixture(options, budgets);
