@@ -120,7 +120,7 @@ export function statusHandler(guard: SpendGuard, options: StatusHandlerOptions =
           "form-action 'self'",
           "frame-ancestors 'none'",
         ].join('; ');
-        const page = dashboardPage({ nonce, title, refreshMs, historyPeriods, recentEvents: 50 });
+        const page = dashboardPage({ nonce, title, refreshMs, historyPeriods, recentEvents: 30 });
         return send(req, res, 200, 'text/html; charset=utf-8', page, { 'content-security-policy': csp });
       }
       case 'status': {
