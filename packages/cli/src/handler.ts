@@ -163,7 +163,9 @@ export function statusHandler(guard: SpendGuard, options: StatusHandlerOptions =
       return json(req, res, 404, { error: `no route ${url.pathname}: try /, /api/status, /api/history, /api/events or /metrics` });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return json(req, res, 405, { error: 'read-only: only GET and HEAD' });
+      return send(req, res, 405, 'application/json; charset=utf-8', JSON.stringify({ error: 'read-only: only GET and HEAD' }), {
+        allow: 'GET, HEAD',
+      });
     }
     if (options.token !== undefined) {
       const given = bearerOf(req) ?? (route === 'page' ? (url.searchParams.get('token') ?? undefined) : undefined);

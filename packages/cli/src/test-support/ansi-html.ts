@@ -1,5 +1,7 @@
 // Terminal output with SGR colour codes as an HTML <pre>, so a screenshot of the CLI can be taken
 // with the same headless browser as the dashboard's (only the codes picocolors emits are mapped).
+import { escapeHtml } from '../dashboard/page.js';
+
 const FG: Record<number, string> = {
   30: '#3b4252',
   31: '#e06c75',
@@ -19,8 +21,6 @@ const FG: Record<number, string> = {
   97: '#ffffff',
 };
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
 export function ansiToHtml(text: string, title: string): string {
   let fg: string | undefined;
   let bold = false;
@@ -31,7 +31,7 @@ export function ansiToHtml(text: string, title: string): string {
     if (!m) {
       if (part === '') continue;
       const style = [fg ? `color:${fg}` : '', bold ? 'font-weight:700' : '', dim ? 'opacity:.55' : ''].filter(Boolean).join(';');
-      out += style ? `<span style="${style}">${escape(part)}</span>` : escape(part);
+      out += style ? `<span style="${style}">${escapeHtml(part)}</span>` : escapeHtml(part);
       continue;
     }
     for (const code of (m[1] || '0').split(';').map(Number)) {
@@ -49,5 +49,5 @@ body{margin:0;background:#1e222a;padding:0}
 .bar{background:#21252b;padding:9px 14px;color:#9aa1ad;font:12px system-ui,sans-serif}
 .bar i{display:inline-block;width:11px;height:11px;border-radius:50%;margin-right:6px;vertical-align:-1px}
 pre{margin:0;padding:14px 18px 18px;font:13px/1.45 "DejaVu Sans Mono",monospace}
-</style><div class="win"><div class="bar"><i style="background:#ff5f56"></i><i style="background:#ffbd2e"></i><i style="background:#27c93f"></i> ${escape(title)}</div><pre>${out}</pre></div>`;
+</style><div class="win"><div class="bar"><i style="background:#ff5f56"></i><i style="background:#ffbd2e"></i><i style="background:#27c93f"></i> ${escapeHtml(title)}</div><pre>${out}</pre></div>`;
 }
