@@ -115,12 +115,12 @@ export const SCRIPT = `
     rows.forEach(function (r, i) {
       var bh = Math.max(r.used > 0 ? 1.5 : 0, (r.used / top) * H);
       var rect = svg('rect', { x: (i * (bw + gap)).toFixed(2), y: (H - bh).toFixed(2), width: bw.toFixed(2), height: bh.toFixed(2), rx: 1.5,
-        class: r.period === s.period.key ? 'now' : 'past' });
+        class: r.period === s.period.key ? 'hist-now' : 'hist-past' });
       var t = svg('title', {}); t.textContent = r.period + ': ' + amount(r.used); rect.append(t);
       c.chart.append(rect);
     });
     var ly = (H - (s.limit / top) * H).toFixed(2);
-    c.chart.append(svg('line', { x1: 0, x2: W, y1: ly, y2: ly, class: 'limit' }));
+    c.chart.append(svg('line', { x1: 0, x2: W, y1: ly, y2: ly, class: 'hist-limit' }));
     var first = svg('text', { x: 0, y: 62 }); first.textContent = rows[0].period;
     var last = svg('text', { x: W, y: 62, 'text-anchor': 'end' }); last.textContent = rows[rows.length - 1].period;
     c.chart.append(first, last);

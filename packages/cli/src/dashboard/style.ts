@@ -53,7 +53,7 @@ main { padding: 22px 28px 40px; max-width: 1500px; margin: 0 auto; }
 .stats dd small { display: block; font-weight: 400; color: var(--muted); font-size: 11.5px; }
 .over { color: var(--critical); }
 .history { width: 100%; height: 64px; display: block; }
-.history .past { fill: var(--past); } .history .now { fill: var(--lvl); } .history .limit { stroke: var(--muted); stroke-dasharray: 3 3; stroke-width: 1; }
+.history .hist-past { fill: var(--past); } .history .hist-now { fill: var(--lvl); } .history .hist-limit { stroke: var(--muted); stroke-dasharray: 3 3; stroke-width: 1; }
 .history text { fill: var(--muted); font-size: 9.5px; }
 .card .foot { display: flex; justify-content: space-between; color: var(--muted); font-size: 11.5px; border-top: 1px solid var(--line); padding-top: 8px; }
 section.feed { margin-top: 28px; background: var(--card); border: 1px solid var(--line); border-radius: 12px; box-shadow: var(--shadow); overflow: hidden; }
