@@ -19,6 +19,7 @@ export const SCRIPT = `
 
   function amount(n) { return n !== 0 && Math.abs(n) < 0.01 ? fine.format(n) : two.format(n); }
   function pct(n) { return (n >= 10 || n === 0 ? Math.round(n) : n.toFixed(1)) + '%'; }
+  function shortDay(iso) { var d = new Date(iso); return isNaN(d) ? String(iso) : d.toLocaleDateString(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' }); }
   function day(iso) { return iso ? iso.slice(0, 10) : ''; }
   function clock(iso) { var d = new Date(iso); return isNaN(d) ? String(iso) : d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }); }
   function el(tag, cls, text) {
@@ -64,7 +65,7 @@ export const SCRIPT = `
     var fill = el('div', 'fill'); var held = el('div', 'held'); var softMark = el('div', 'soft'); softMark.hidden = true;
     bar.append(fill, held, softMark);
     var stats = el('dl', 'stats');
-    var reserved = stat('Reserved'); var pacing = stat('Today / daily'); var forecast = stat('Forecast');
+    var reserved = stat('Reserved'); var pacing = stat('Spent today'); var forecast = stat('Forecast');
     stats.append(reserved.node, pacing.node, forecast.node);
     var chart = svg('svg', { class: 'history', viewBox: '0 0 300 64', preserveAspectRatio: 'none', role: 'img' });
     var foot = el('div', 'foot'); var period = el('span', 'period'); var ends = el('span', 'ends');
@@ -93,12 +94,13 @@ export const SCRIPT = `
     } else c.softMark.hidden = true;
     c.reserved.textContent = amount(s.reserved);
     if (s.leased > 0) c.reserved.append(el('small', null, amount(s.leased) + ' leased'));
-    c.pacing.textContent = amount(s.pacing.todayUsed) + ' / ' + amount(s.pacing.dailyBudget);
+    c.pacing.textContent = amount(s.pacing.todayUsed);
     c.pacing.classList.toggle('over', !!s.pacing.overPace);
+    c.pacing.append(el('small', null, 'of ' + amount(s.pacing.dailyBudget) + ' a day'));
     if (s.pacing.overPace) c.pacing.append(el('small', null, 'over pace'));
     c.forecast.textContent = amount(s.forecast.endOfPeriod);
     c.forecast.classList.toggle('over', !!s.forecast.exhaustsOn);
-    if (s.forecast.exhaustsOn) c.forecast.append(el('small', null, 'runs out ' + day(s.forecast.exhaustsOn)));
+    if (s.forecast.exhaustsOn) c.forecast.append(el('small', null, 'runs out ' + shortDay(s.forecast.exhaustsOn)));
     c.period.textContent = s.period.key === 'all' ? 'lifetime allowance' : 'period ' + s.period.key;
     c.ends.textContent = s.period.key === 'all' ? '' : 'ends ' + day(s.period.end);
     drawHistory(c);

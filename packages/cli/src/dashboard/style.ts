@@ -50,7 +50,8 @@ main { padding: 22px 28px 40px; max-width: 1500px; margin: 0 auto; }
 .stats div { min-width: 0; }
 .stats dt { font-size: 11px; color: var(--muted); text-transform: uppercase; letter-spacing: .4px; }
 .stats dd { margin: 1px 0 0; font-weight: 550; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.stats dd small { display: block; font-weight: 400; color: var(--muted); font-size: 11.5px; }
+.stats dd small { display: block; font-weight: 400; color: var(--muted); font-size: 11.5px; overflow: hidden; text-overflow: ellipsis; }
+.stats dd.over small:last-child { color: var(--critical); }
 .over { color: var(--critical); }
 .history { width: 100%; height: 64px; display: block; }
 .history .hist-past { fill: var(--past); } .history .hist-now { fill: var(--lvl); } .history .hist-limit { stroke: var(--muted); stroke-dasharray: 3 3; stroke-width: 1; }
