@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^@spendguard\/adapter-memory$/, replacement: src('./packages/adapter-memory/src/index.ts') },
       { find: /^@spendguard\/adapter-sqlite$/, replacement: src('./packages/adapter-sqlite/src/index.ts') },
       { find: /^@spendguard\/adapter-redis$/, replacement: src('./packages/adapter-redis/src/index.ts') },
+      { find: /^@spendguard\/cli$/, replacement: src('./packages/cli/src/index.ts') },
       { find: /^@spendguard\/llm\/ai-sdk$/, replacement: src('./packages/llm/src/ai-sdk.ts') },
       { find: /^@spendguard\/llm\/testing$/, replacement: src('./packages/llm/src/testing/index.ts') },
       { find: /^@spendguard\/llm$/, replacement: src('./packages/llm/src/index.ts') },

@@ -15,10 +15,11 @@ import { RUN_ID, testRedisUrl } from '../../packages/adapter-redis/src/test-supp
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const appSources = fileURLToPath(new URL('./app/', import.meta.url));
-const PACKAGES = ['core', 'adapter-memory', 'adapter-sqlite', 'adapter-redis', 'llm'] as const;
+const PACKAGES = ['core', 'adapter-memory', 'adapter-sqlite', 'adapter-redis', 'llm', 'cli'] as const;
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const rootDevDeps: Record<string, string> = json(join(root, 'package.json')).devDependencies;
 const llmDevDeps: Record<string, string> = json(join(root, 'packages/llm/package.json')).devDependencies;
+const cliDevDeps: Record<string, string> = json(join(root, 'packages/cli/package.json')).devDependencies;
 
 // npm must read the machine's npm config, not the npm_* variables that `pnpm test` sets for pnpm.
 const KEEP = new Set(['npm_config_registry', 'npm_config_cafile']);
@@ -40,6 +41,8 @@ beforeAll(async () => {
     '@types/node': rootDevDeps['@types/node'] as string,
     ioredis: rootDevDeps.ioredis as string,
     openai: rootDevDeps.openai as string,
+    // @spendguard/cli's peer dependency, named so the consumer's registry and the package's are one.
+    'prom-client': cliDevDeps['prom-client'] as string,
   };
   const overrides: Record<string, string> = {};
   for (const name of PACKAGES) {
@@ -116,6 +119,11 @@ describe('packed packages in a fresh npm project', () => {
     const { stdout } = await tsc('tsconfig.llm-only.json', '--listFiles');
     expect(stdout).toContain('/node_modules/@spendguard/llm/dist/index.d.ts');
     expect(stdout.split('\n').filter((f) => f.includes('/@ai-sdk/'))).toEqual([]);
+  });
+
+  it('installs the spendguard command, which runs from the tarball', async () => {
+    const { stdout } = await run(join(dir, 'app/node_modules/.bin/spendguard'), ['--help'], { cwd: join(dir, 'app') });
+    for (const command of ['status', 'history', 'events', 'set-limit', 'serve']) expect(stdout).toContain(command);
   });
 
   it('a service bundled into one file spends through Redis with no lua/ folder beside it', async () => {

@@ -1,9 +1,21 @@
 // A consumer's code, type-checked against the packed packages (never run): every public entry and the
 // main types, as a user writes them. Compiled with skipLibCheck off by ../consumer.test.ts.
 
+import { createServer } from 'node:http';
 import { memoryAdapter } from '@spendguard/adapter-memory';
 import { type RedisAdapterOptions, redisAdapter } from '@spendguard/adapter-redis';
 import { type SqliteAdapter, sqliteAdapter } from '@spendguard/adapter-sqlite';
+import {
+  type LoadedConfig,
+  loadConfig,
+  type RegisteredMetrics,
+  type RunningServer,
+  registerMetrics,
+  type SpendGuardConfig,
+  type StatusHandler,
+  startServer,
+  statusHandler,
+} from '@spendguard/cli';
 import {
   type Attributes,
   type BudgetDefinition,
@@ -22,6 +34,7 @@ import { startFakeLlmServer } from '@spendguard/llm/testing';
 import Database from 'better-sqlite3';
 import { Cluster, Redis } from 'ioredis';
 import OpenAI from 'openai';
+import { Registry } from 'prom-client';
 
 const budgets: BudgetDefinition[] = [
   { id: 'monthly', limit: 1000, softLimit: 800 },
@@ -71,3 +84,19 @@ export async function llm(): Promise<string | null | undefined> {
 }
 
 export const adapterSuite = (options: ConformanceOptions) => runConformanceSuite('mine', options);
+
+// @spendguard/cli embedded in a service: metrics in the service's prom-client registry, the dashboard on its server.
+export async function operators(): Promise<string> {
+  const registry = new Registry();
+  const metrics: RegisteredMetrics = registerMetrics(onMemory, { registry });
+  const handler: StatusHandler = statusHandler(onMemory, { token: 'secret', refreshMs: 5000 });
+  const server = createServer(handler);
+  const running: RunningServer = await startServer(onMemory, { port: 0 });
+  const config: LoadedConfig = await loadConfig({ cwd: '.' });
+  const options: SpendGuardConfig = config.options;
+  metrics.unregister();
+  handler.close();
+  server.close();
+  await running.close();
+  return `${await registry.metrics()}${options.budgets.length}${running.url}${config.path}`;
+}
