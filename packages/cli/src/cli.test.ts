@@ -177,8 +177,7 @@ describe('spendguard config errors', () => {
   });
 });
 
-// These read the store's durable event feed through guard.events(), which @spendguard/core gains in a
-// parallel change: they fail until it is merged.
+// These read the store's durable event feed through guard.events().
 describe('spendguard events (the durable feed)', () => {
   let project: Project;
   beforeAll(async () => {
@@ -208,12 +207,13 @@ describe('spendguard events (the durable feed)', () => {
   });
 
   it('--follow prints events as they happen', async () => {
-    const follow = await project.start(['events', '--follow', '--json', '--interval', '100'], /"budget":"user:u_2"/);
+    const follow = await project.start(['events', '--follow', '--json', '--interval', '100'], /"budget":"project:api"/);
     try {
+      expect(follow.output()).not.toContain('"budget":"project:batch"');
       const guard = project.guard();
-      await guard.spend({ project: 'batch', user: 'u_9' }, 60); // user:u_9 → info, monthly → critical
+      expect((await guard.spend({ project: 'batch', user: 'u_9' }, 25)).allowed).toBe(true); // project:batch → warning, monthly → warning
       await guard.close();
-      await expect.poll(follow.output, { timeout: 20_000 }).toContain('"budget":"user:u_9"');
+      await expect.poll(follow.output, { timeout: 20_000 }).toContain('"budget":"project:batch"');
     } finally {
       expect(await follow.stop()).toBe(0);
     }

@@ -10,7 +10,6 @@ import { setLimitCommand } from './commands/set-limit.js';
 import { statusCommand } from './commands/status.js';
 import { ConfigError } from './config.js';
 import { type Context, type Io, UsageError } from './context.js';
-import { NoFeedError } from './feed.js';
 import { colorEnabled, colors } from './render/colors.js';
 import { DEFAULT_HOST, DEFAULT_PORT, UnsafeServeError } from './server.js';
 
@@ -100,7 +99,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode; // commander already said what was wrong (or printed help)
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof NoFeedError || err instanceof UnsafeServeError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof UnsafeServeError) {
       return fail(err.message, err instanceof UsageError ? 2 : 1);
     }
     if (isSpendGuardError(err)) return fail(`${err.code}: ${err.message}`);

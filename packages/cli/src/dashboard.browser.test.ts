@@ -10,7 +10,6 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from './server.js';
 import { chromiumMissing, launchChromium } from './test-support/browser.js';
-import { withFeedDouble } from './test-support/feed-double.js';
 
 // The browser's globals, declared for this module only: the callbacks below run inside the page.
 declare const getComputedStyle: (e: unknown) => { backgroundColor: string; fill: string };
@@ -57,7 +56,7 @@ describe.skipIf(missing !== undefined)(`dashboard in chromium${missing ? ` (skip
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'spendguard-dashboard-'));
     // The feed double stands in for guard.events() so the event list can be seen before core's feed lands.
-    guard = withFeedDouble(createSpendGuard({ store: memoryAdapter(), budgets: BUDGETS }));
+    guard = createSpendGuard({ store: memoryAdapter(), budgets: BUDGETS });
     await guard.spend({ project: 'batch' }, 2); // project:batch 20 % ok
     await guard.spend({ project: 'web' }, 6); // project:web 60 % info
     await guard.spend({ project: 'search' }, 8); // 80 % warning

@@ -1,6 +1,7 @@
 // The dashboard's "recent events": the feed read forward from where the last request stopped, keeping
 // the newest few, so a page load costs one read of what is new rather than a walk over the whole feed.
-import type { EventsPage, FeedEvent, FeedGuard } from './feed.js';
+import type { SpendGuard } from '@spendguard/core';
+import type { EventsPage, FeedEvent } from './feed.js';
 
 /** Pages read per request at most: a long backlog is caught up over several refreshes. */
 const MAX_PAGES_PER_READ = 20;
@@ -12,7 +13,7 @@ export class EventTail {
   private reading: Promise<void> | undefined;
 
   constructor(
-    private readonly guard: FeedGuard,
+    private readonly guard: SpendGuard,
     private readonly keep = 200,
   ) {}
 

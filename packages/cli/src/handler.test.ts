@@ -10,7 +10,6 @@ import type { EventsPage } from './feed.js';
 import { type StatusHandler, statusHandler } from './handler.js';
 import { registerMetrics } from './metrics.js';
 import { startServer } from './server.js';
-import { withFeedDouble } from './test-support/feed-double.js';
 import { makeProject } from './test-support/project.js';
 
 const XSS = '<img src=x onerror="globalThis.pwned=1"><script>globalThis.pwned=1</script>';
@@ -200,8 +199,8 @@ describe('GET /api/events', () => {
     for (const s of servers.splice(0)) s.close();
   });
 
-  it('passes ?since and ?limit through to the feed; ?recent= the newest few (feed double)', async () => {
-    const guard = withFeedDouble(createSpendGuard({ store: memoryAdapter(), budgets: BUDGETS }));
+  it('passes ?since and ?limit through to the feed; ?recent= the newest few', async () => {
+    const guard = createSpendGuard({ store: memoryAdapter(), budgets: BUDGETS });
     await guard.spend({}, 60); // ok → info: a transition and an alert
     await guard.spend({}, 20); // info → warning
     const handler = statusHandler(guard);
@@ -225,19 +224,6 @@ describe('GET /api/events', () => {
     await guard.close();
   });
 
-  it("501 with a message when the guard's core has no feed", async () => {
-    const guard = createSpendGuard({ store: memoryAdapter(), budgets: BUDGETS });
-    if ('events' in guard) return; // core has the feed: nothing to say
-    const handler = statusHandler(guard);
-    const { server, base } = await listen(handler);
-    servers.push(server, handler);
-    const res = await fetch(`${base}/api/events`);
-    expect(res.status).toBe(501);
-    expect(((await res.json()) as { error: string }).error).toContain('guard.events');
-    await guard.close();
-  });
-
-  // The real feed: fails until @spendguard/core's guard.events() is merged.
   it('reads the store-wide durable feed through guard.events()', async () => {
     const store = memoryAdapter();
     const guard = createSpendGuard({ store, budgets: BUDGETS });

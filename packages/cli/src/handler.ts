@@ -7,7 +7,6 @@ import type { Registry } from 'prom-client';
 import { bearerOf, tokenMatches } from './auth.js';
 import { dashboardPage, tokenPage } from './dashboard/page.js';
 import { EventTail } from './event-tail.js';
-import { hasFeed } from './feed.js';
 
 export interface StatusHandlerOptions {
   /** When set, every route needs `Authorization: Bearer <token>` (the page also takes `?token=`). */
@@ -70,7 +69,7 @@ export function statusHandler(guard: SpendGuard, options: StatusHandlerOptions =
   const refreshMs = options.refreshMs ?? 2000;
   const historyPeriods = options.historyPeriods ?? 12;
   const title = options.title ?? 'budgets';
-  const tail = hasFeed(guard) ? new EventTail(guard) : undefined;
+  const tail = new EventTail(guard);
   let metrics: Promise<{ registry: Registry; unregister?: () => void }> | undefined;
   // Made now, not at the first scrape, so that /metrics counts the refusals from the start.
   const metricsReady = () => {
@@ -133,8 +132,6 @@ export function statusHandler(guard: SpendGuard, options: StatusHandlerOptions =
         return json(req, res, 200, await guard.history(budget, { periods: intParam(params, 'periods', historyPeriods, 120) }));
       }
       case 'events': {
-        if (!hasFeed(guard) || !tail)
-          throw new HttpError(501, 'this guard has no durable event feed (guard.events); upgrade @spendguard/core');
         if (params.has('recent')) {
           const { events, behind } = await tail.latest(intParam(params, 'recent', 50, 200));
           return json(req, res, 200, behind ? { events, behind } : { events });

@@ -3,7 +3,7 @@
 // object per line, so a follower's output can be piped as it arrives.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Context, print, UsageError, withGuard } from '../context.js';
-import { type EventsPage, feedOf } from '../feed.js';
+import type { EventsPage } from '../feed.js';
 import { eventLine } from '../render/events.js';
 
 export interface EventsOptions {
@@ -21,11 +21,10 @@ export async function eventsCommand(ctx: Context, opts: EventsOptions, signal?: 
     throw new UsageError(`--limit must be a whole number from 1 to 1000; got ${opts.limit}.`);
   if (!Number.isFinite(interval) || interval < 50) throw new UsageError(`--interval must be at least 50 ms; got ${opts.interval}.`);
   await withGuard(ctx, async (guard) => {
-    const feed = feedOf(guard);
     let since = opts.since;
     let printed = 0;
     for (;;) {
-      const page: EventsPage = await feed.events(since === undefined ? { limit } : { since, limit });
+      const page: EventsPage = await guard.events(since === undefined ? { limit } : { since, limit });
       for (const e of page.events) {
         print(ctx, opts.json ? JSON.stringify(e) : eventLine(ctx.colors, e));
         printed++;

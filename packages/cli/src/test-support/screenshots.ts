@@ -11,11 +11,10 @@ import { startServer } from '../server.js';
 import { ansiToHtml } from './ansi-html.js';
 import { launchChromium } from './browser.js';
 import { DEMO_NOW, seedDemo } from './demo.js';
-import { withFeedDouble } from './feed-double.js';
 
 const docs = fileURLToPath(new URL('../../../../docs/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'spendguard-shots-'));
-const guard = await seedDemo(join(dir, 'demo.db'), DEMO_NOW, (g) => withFeedDouble(g, () => DEMO_NOW));
+const guard = await seedDemo(join(dir, 'demo.db'), DEMO_NOW);
 const server = await startServer(guard, { port: 0, title: 'spendguard.config.ts' });
 const browser = await launchChromium();
 try {
