@@ -93,4 +93,13 @@ console.log(
 );
 const total = await guard.status('monthly');
 console.log(`\nmonthly: ${total.used} of ${total.limit} used — never above the hard limit, exact to the micro-dollar.`);
+const feed = await guard.events({ limit: 1000 });
+console.log(
+  `The store's durable event feed holds ${feed.events.length}${feed.next ? '+' : ''} events for any process to read (guard.events()).`,
+);
 await guard.close();
+if (storeName === 'sqlite') {
+  console.log('\nSee it live (spendguard.config.ts points the command at this store):');
+  console.log('  pnpm spendguard serve     → the dashboard at http://127.0.0.1:9464/');
+  console.log('  pnpm spendguard status    → the same in the terminal');
+}
