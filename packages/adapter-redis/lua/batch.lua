@@ -180,6 +180,21 @@ local function used_of(key)
   return tonumber(redis.call('HGET', key, 'u')) or 0
 end
 
+-- Where the next crossing up from `u` can be: the lowest mark not yet passed (give or take the tolerance of
+-- may_cause_events), less that tolerance. A step that stays below it crosses nothing.
+local function next_mark(ref, limit, u)
+  local tolerance = 1 + limit * 1e-12
+  local best = math.huge
+  for _, f in ipairs(ref[8][1]) do
+    local p = f * limit
+    if p + tolerance > u and p < best then best = p end
+  end
+  for _, p in ipairs(ref[8][2]) do
+    if p + tolerance > u and p < best then best = p end
+  end
+  return best - tolerance
+end
+
 -- Adds used and reserved to one record and keeps the day sub-total (record-adapter.ts's add). The first
 -- write to a period record moves the instance's last-period pointer and reports the period change.
 -- When the step may have caused events (or commits an overage), it appends a fact to the feed.
@@ -224,8 +239,19 @@ local function add(ref, rec, limit, used, reserved, overage)
   end
   out[k + 2], out[k + 3], out[k + 4], out[k + 5], out[k + 6], out[k + 7] = limit, seen, u + used, before, rec.r, day_used
   -- The fact starts from used before this step: a charged slice's crossing went into the feed when it was charged.
-  if ref[8] and (overage or may_cause_events(ref, u, u + used, seen, limit, prev_period)) then
-    append_fact(feed_key, now, event_retention, ref, u, u + used, seen, limit, prev_period, prev_used, overage)
+  if ref[8] then
+    local crossing = overage or prev_period or seen ~= limit
+    if not crossing and used > 0 then
+      -- may_cause_events for a move up, with the lowest mark not yet passed kept per record in the batch.
+      if rec.nm_limit ~= limit then
+        rec.nm, rec.nm_limit = next_mark(ref, limit, u), limit
+      end
+      crossing = u + used >= rec.nm
+    end
+    if crossing then
+      append_fact(feed_key, now, event_retention, ref, u, u + used, seen, limit, prev_period, prev_used, overage)
+      rec.nm_limit = nil
+    end
   end
   if prev_period then
     out[k + 1], out[k + 8], out[k + 9] = 2, prev_period, prev_used
