@@ -1,7 +1,7 @@
 // statusHandler mounted on node:http, startServer, and `spendguard serve` as a child process: the
 // routes, read-only methods, the bearer token, and budget names that hold markup.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { memoryAdapter } from '@spendguard/adapter-memory';
 import { type BudgetStatus, createSpendGuard, type SpendGuard } from '@spendguard/core';
 import { Registry } from 'prom-client';
@@ -174,6 +174,36 @@ describe('startServer', () => {
         await running.close();
       }
     } finally {
+      await guard.close();
+    }
+  });
+
+  it('answers a request target no URL parser takes with 400, and stays up; without a token, only to localhost names', async () => {
+    const guard = createSpendGuard({ store: memoryAdapter(), budgets: BUDGETS });
+    const running = await startServer(guard, { port: 0 });
+    const { port } = running.server.address() as AddressInfo;
+    const raw = (head: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end(`${head}\r\nConnection: close\r\n\r\n`));
+        let out = '';
+        socket.on('data', (d) => {
+          out += d;
+        });
+        socket.on('end', () => resolve(out));
+        socket.on('error', reject);
+      });
+    try {
+      for (const target of ['//[', '//a:99999/', '//evil.example/api/status']) {
+        expect(await raw(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1`)).toMatch(/^HTTP\/1\.1 400/);
+      }
+      // A page that rebinds its own name to 127.0.0.1 sends that name: refused.
+      expect(await raw('GET /api/status HTTP/1.1\r\nHost: rebind.attacker.example')).toMatch(/^HTTP\/1\.1 403/);
+      expect(await raw(`GET /api/status HTTP/1.1\r\nHost: localhost:${port}`)).toMatch(/^HTTP\/1\.1 200/);
+      expect(await raw('GET /api/status HTTP/1.1\r\nHost: [::1]')).toMatch(/^HTTP\/1\.1 200/);
+      expect((await fetch(`${running.url}api/status`)).status).toBe(200); // still up
+      await expect(startServer(guard, { host: '0.0.0.0', port: 0, token: 'two words' })).rejects.toThrow(/one word/);
+    } finally {
+      await running.close();
       await guard.close();
     }
   });

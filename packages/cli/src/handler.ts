@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isSpendGuardError, type SpendGuard } from '@spendguard/core';
 import type { Registry } from 'prom-client';
-import { bearerOf, tokenMatches } from './auth.js';
+import { bearerOf, isLoopback, tokenMatches } from './auth.js';
 import { dashboardPage, tokenPage } from './dashboard/page.js';
 import { EventTail } from './event-tail.js';
 
@@ -22,12 +22,25 @@ export interface StatusHandlerOptions {
    * made on first use (needs the prom-client peer dependency).
    */
   registry?: Registry;
+  /**
+   * Answer only requests whose Host header names this machine (localhost, 127.x, [::1]): a page that
+   * rebinds its own name to 127.0.0.1 cannot read the budgets. `serve` sets it when it has no token.
+   */
+  loopbackHostsOnly?: boolean;
 }
 
 export type StatusHandler = ((req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void) & {
   /** Stops counting the guard's refusals for /metrics. The guard stays open. */
   close(): void;
 };
+
+/** The host part of a Host header ('127.0.0.1:9464' → '127.0.0.1', '[::1]:80' → '[::1]'); '' when absent. */
+function hostOf(header: string | undefined): string {
+  if (!header) return '';
+  const bracket = /^(\[[^\]]*\])(?::\d+)?$/.exec(header);
+  if (bracket) return bracket[1] as string;
+  return header.replace(/:\d+$/, '');
+}
 
 type Route = 'page' | 'status' | 'history' | 'events' | 'metrics';
 const ROUTES: Record<string, Route> = {
@@ -153,7 +166,19 @@ export function statusHandler(guard: SpendGuard, options: StatusHandlerOptions =
   }
 
   const handler = ((req, res, next) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // A target such as '//host/…' or one no URL parser takes: answered, never thrown (a throw here
+    // would end the whole server, before any token is checked).
+    const target = req.url ?? '/';
+    let url: URL | undefined;
+    try {
+      if (target.startsWith('/') && !target.startsWith('//')) url = new URL(target, 'http://localhost');
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined) return json(req, res, 400, { error: 'the request target must be a path such as /api/status' });
+    if (options.loopbackHostsOnly && !isLoopback(hostOf(req.headers.host))) {
+      return json(req, res, 403, { error: 'this server answers requests to localhost only; give it a token to serve other names' });
+    }
     const route = ROUTES[url.pathname === '' ? '/' : url.pathname];
     if (route === undefined) {
       if (next) return next();

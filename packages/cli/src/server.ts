@@ -35,7 +35,10 @@ export async function startServer(guard: SpendGuard, options: ServeOptions = {})
       `serving on ${host} makes the budgets readable from other machines: give a token (--token or SPENDGUARD_TOKEN), or bind 127.0.0.1.`,
     );
   }
-  const handler = statusHandler(guard, options);
+  if (options.token !== undefined && !/^\S+$/.test(options.token)) {
+    throw new UnsafeServeError('the token must be one word with no spaces (a request sends it as "Authorization: Bearer <token>").');
+  }
+  const handler = statusHandler(guard, options.token ? options : { ...options, loopbackHostsOnly: true });
   const server = createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -2,6 +2,7 @@
 // page by page; --follow keeps polling for new events until interrupted. --json prints one JSON
 // object per line, so a follower's output can be piped as it arrives.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isSpendGuardError } from '@spendguard/core';
 import { type Context, print, UsageError, withGuard } from '../context.js';
 import type { EventsPage } from '../feed.js';
 import { eventLine } from '../render/events.js';
@@ -24,7 +25,20 @@ export async function eventsCommand(ctx: Context, opts: EventsOptions, signal?: 
     let since = opts.since;
     let printed = 0;
     for (;;) {
-      const page: EventsPage = await guard.events(since === undefined ? { limit } : { since, limit });
+      let page: EventsPage;
+      try {
+        page = await guard.events(since === undefined ? { limit } : { since, limit });
+      } catch (err) {
+        // Following, an unreachable store is waited out: the feed keeps what happens meanwhile.
+        if (!opts.follow || !isSpendGuardError(err, 'STORE_UNAVAILABLE')) throw err;
+        ctx.io.stderr.write(`${ctx.colors.dim(`spendguard: the store did not answer (${err.message}); retrying`)}\n`);
+        try {
+          await sleep(interval, undefined, signal ? { signal } : {});
+        } catch {
+          break;
+        }
+        continue;
+      }
       for (const e of page.events) {
         print(ctx, opts.json ? JSON.stringify(e) : eventLine(ctx.colors, e));
         printed++;

@@ -6,8 +6,10 @@ export const SCRIPT = `
 (function () {
   'use strict';
   var cfg = JSON.parse(document.getElementById('sg-config').textContent);
-  var base = location.pathname.replace(/[^/]*$/, '');
-  if (!/\\/$/.test(location.pathname) && !/\\.[a-z]+$/i.test(location.pathname)) base = location.pathname + '/';
+  // Always this origin: a path that starts with '//' must not turn the API calls (and the token) to another host.
+  var path = location.pathname.replace(/^\\/+/, '/');
+  var base = location.origin + path.replace(/[^/]*$/, '');
+  if (!/\\/$/.test(path) && !/\\.[a-z]+$/i.test(path)) base = location.origin + path + '/';
   var token = new URLSearchParams(location.search).get('token');
   var headers = token ? { Authorization: 'Bearer ' + token } : {};
   var LEVELS = ['ok', 'info', 'warning', 'critical', 'exhausted'];
