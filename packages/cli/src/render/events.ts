@@ -2,7 +2,7 @@
 import type { Level } from '@spendguard/core';
 import type { FeedEvent } from '../feed.js';
 import { type Colors, levelPaint } from './colors.js';
-import { amount, instant, percent } from './format.js';
+import { amount, instant, percent, printable } from './format.js';
 
 const LEVEL_NAMES = new Set<string>(['ok', 'info', 'warning', 'critical', 'exhausted']);
 
@@ -24,7 +24,7 @@ export function describeEvent(e: FeedEvent): string {
     case 'transition':
       return `${e.from} → ${e.to} at ${amount(e.used)} of ${amount(e.limit)} (${e.period})`;
     case 'alert':
-      return e.message || `${e.level}: ${percent(e.percentUsed)} used`;
+      return printable(e.message || `${e.level}: ${percent(e.percentUsed)} used`);
     case 'reset':
       return `new period ${e.period}; ${e.previous.key} ended at ${amount(e.previous.used)}`;
     case 'overage':
@@ -35,5 +35,5 @@ export function describeEvent(e: FeedEvent): string {
 /** Fixed widths rather than a table: lines are printed as they arrive when following. */
 export function eventLine(c: Colors, e: FeedEvent): string {
   const paint = levelPaint(c, eventLevel(e));
-  return `${c.dim(instant(e.at))}  ${paint(e.type.padEnd(10))}  ${c.bold(e.budget.padEnd(20))}  ${describeEvent(e)}`;
+  return `${c.dim(instant(e.at))}  ${paint(e.type.padEnd(10))}  ${c.bold(printable(e.budget).padEnd(20))}  ${describeEvent(e)}`;
 }

@@ -20,3 +20,15 @@ export function instant(iso: string, dateOnly = false): string {
   const text = d.toISOString();
   return dateOnly ? text.slice(0, 10) : `${text.slice(0, 10)} ${text.slice(11, 16)}`;
 }
+
+/**
+ * Text from the store (budget names hold attribute values) as a terminal may show it: control characters
+ * (C0, DEL, C1 — whose 8-bit forms some terminals run as escape sequences) and bidirectional overrides
+ * (which reorder what follows them) are written as \u{…} instead of being sent raw.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (ch) => `\\u{${(ch.codePointAt(0) as number).toString(16)}}`,
+  );
+}

@@ -3,7 +3,7 @@
 import type { BudgetStatus } from '@spendguard/core';
 import { barParts } from './bar.js';
 import { type Colors, levelPaint } from './colors.js';
-import { amount, instant, percent } from './format.js';
+import { amount, instant, percent, printable } from './format.js';
 import { type Column, table } from './table.js';
 
 export const BAR_WIDTH = 24;
@@ -44,7 +44,7 @@ export function statusTable(c: Colors, statuses: BudgetStatus[]): string {
   const rows = statuses.map((s) => {
     const paint = levelPaint(c, s.level);
     return [
-      s.enforce === 'soft' ? `${s.budget} ${c.dim('soft')}` : s.budget,
+      s.enforce === 'soft' ? `${printable(s.budget)} ${c.dim('soft')}` : printable(s.budget),
       paint(s.level),
       statusBar(c, s),
       paint(percent(s.percentUsed)),
