@@ -46,13 +46,18 @@ function writeCursor(file: string, id: string): void {
   renameSync(`${file}.tmp`, file);
 }
 
+/** Waits `ms`, or less when `signal` aborts; leaves no listener behind either way (it runs every poll). */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const stop = () => {
       clearTimeout(timer);
       resolve();
-    });
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', stop, { once: true });
   });
 
 async function post(url: string, event: FeedEvent, delays: readonly number[], signal?: AbortSignal): Promise<void> {

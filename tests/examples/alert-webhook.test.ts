@@ -1,5 +1,7 @@
 // The alert webhook example: every alert of the feed is posted once, in order, through failures of the
 // webhook, and a restarted worker resumes after the last alert it handled.
+
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -84,7 +86,8 @@ describe('examples/alert-webhook', () => {
     const second = new AbortController();
     const again = runAlertWebhook({ guard: worker, url: hook.url, cursorFile, pollMs: 20, retryDelaysMs: [10], signal: second.signal });
     await until(() => hook.received.length === 4);
-    await new Promise((r) => setTimeout(r, 100)); // nothing more comes
+    await new Promise((r) => setTimeout(r, 100)); // nothing more comes, after several polls
+    expect(getEventListeners(second.signal, 'abort').length).toBeLessThanOrEqual(1); // a poll leaves no listener behind
     second.abort();
     await again;
     expect(hook.received).toHaveLength(4);

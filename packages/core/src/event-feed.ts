@@ -9,9 +9,9 @@ import { fromStore } from './store-call.js';
 
 export interface EventsOptions {
   /** The id of the last event already read (or a `next` cursor); absent: from the oldest kept. */
-  since?: string;
+  since?: string | undefined;
   /** At most this many events (default 100, at most 1000). */
-  limit?: number;
+  limit?: number | undefined;
 }
 
 const MAX_LIMIT = 1000;
@@ -44,7 +44,7 @@ export class EventFeed {
     }
     const feed = this.store.feed?.bind(this.store);
     if (!feed) throw configError(`the ${this.store.name} adapter keeps no event feed (it has no feed step).`);
-    const cursor = cursorOf(options.since);
+    const cursor = options.since === undefined ? undefined : cursorOf(options.since);
     const events: FeedEvent[] = [];
     let from = cursor?.fact;
     // Each read starts at `from`, inclusive: the cursor's own fact may hold events not read yet.

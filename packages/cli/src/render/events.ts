@@ -35,5 +35,6 @@ export function describeEvent(e: FeedEvent): string {
 /** Fixed widths rather than a table: lines are printed as they arrive when following. */
 export function eventLine(c: Colors, e: FeedEvent): string {
   const paint = levelPaint(c, eventLevel(e));
-  return `${c.dim(instant(e.at))}  ${paint(e.type.padEnd(10))}  ${c.bold(printable(e.budget).padEnd(20))}  ${describeEvent(e)}`;
+  // The id last: what `--since` takes to read on from here.
+  return `${c.dim(instant(e.at))}  ${paint(e.type.padEnd(10))}  ${c.bold(printable(e.budget).padEnd(20))}  ${describeEvent(e)}  ${c.dim(`[${e.id}]`)}`;
 }
