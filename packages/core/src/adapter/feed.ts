@@ -1,7 +1,7 @@
 // The durable feed's arithmetic, shared by every JavaScript adapter (the Lua mirrors it): whether a
 // step's before/after totals may have caused events, so that the step appends a fact for them.
 import { SpendGuardError } from '../errors.js';
-import type { FeedFact, InstanceRef, InstanceTotals } from './spi.js';
+import type { FeedFact, InstanceRef, InstanceTotals, Marks } from './spi.js';
 
 /** A JavaScript store's fact ids are whole numbers; anything else is a cursor it never wrote. */
 export function factNumber(from: string): number {
@@ -17,27 +17,43 @@ export function factNumber(from: string): number {
 export const DEFAULT_EVENT_RETENTION_MS = 30 * 86_400_000;
 
 /**
- * true when `used` moved across one of the ref's marks, up or down (give or take a micro-unit and a
- * relative 1e-12: a double product may miss the exact crossing point by that much; a fact too many
- * derives no event, a fact too few would lose one), or the limit changed, or the step opened a period.
+ * true when `used` moved across one of the marks, up or down (give or take a micro-unit and a relative
+ * 1e-12: a double product may miss the exact crossing point by that much; a fact too many derives no
+ * event, a fact too few would lose one), or the limit changed, or the step opened a period. Scalar
+ * arguments: it runs for every instance of every step, and allocates nothing.
  */
+export function crossesMark(
+  marks: Marks,
+  usedBefore: number,
+  used: number,
+  limitBefore: number,
+  limit: number,
+  opensPeriod: boolean,
+): boolean {
+  if (opensPeriod || limit !== limitBefore) return true;
+  if (used === usedBefore) return false;
+  const lo = used < usedBefore ? used : usedBefore;
+  const hi = used < usedBefore ? usedBefore : used;
+  const tolerance = 1 + limit * 1e-12;
+  const fractions = marks.fractions;
+  for (let i = 0; i < fractions.length; i++) {
+    const p = (fractions[i] as number) * limit;
+    if (lo < p + tolerance && hi >= p - tolerance) return true;
+  }
+  const amounts = marks.amounts;
+  for (let i = 0; i < amounts.length; i++) {
+    const p = amounts[i] as number;
+    if (lo < p + tolerance && hi >= p - tolerance) return true;
+  }
+  return false;
+}
+
+/** crossesMark for a ref and a step's totals. */
 export function mayCauseEvents(
   ref: InstanceRef,
   t: Pick<InstanceTotals, 'used' | 'usedBefore' | 'limit' | 'limitBefore' | 'previous'>,
 ): boolean {
-  const marks = ref.marks;
-  if (!marks) return false;
-  if (t.previous || t.limit !== t.limitBefore) return true;
-  if (t.used === t.usedBefore) return false;
-  const lo = Math.min(t.used, t.usedBefore);
-  const hi = Math.max(t.used, t.usedBefore);
-  const tolerance = 1 + t.limit * 1e-12;
-  for (const f of marks.fractions) {
-    const p = f * t.limit;
-    if (lo < p + tolerance && hi >= p - tolerance) return true;
-  }
-  for (const p of marks.amounts) if (lo < p + tolerance && hi >= p - tolerance) return true;
-  return false;
+  return ref.marks !== undefined && crossesMark(ref.marks, t.usedBefore, t.used, t.limitBefore, t.limit, t.previous !== undefined);
 }
 
 /** A fact as a step writes it (the store assigns `id`). */

@@ -1,7 +1,7 @@
 // @spendguard/core/adapter: what an adapter author needs: the storage-adapter interface (SPI), and the
 // shared algorithm that a JavaScript adapter runs over its own synchronous records.
 export { addToDay } from './day-total.js';
-export { DEFAULT_EVENT_RETENTION_MS, factNumber, factOf, mayCauseEvents } from './feed.js';
+export { crossesMark, DEFAULT_EVENT_RETENTION_MS, factNumber, factOf, mayCauseEvents } from './feed.js';
 export {
   createRecordAdapter,
   DEFAULT_HISTORY_RETENTION_MS,

@@ -1,7 +1,7 @@
 // The charge / settle / set-limit algorithm, written once for every JavaScript adapter over the
 // synchronous Records interface. The Redis scripts mirror it in Lua; the conformance suite holds both.
 import { addToDay } from './day-total.js';
-import { DEFAULT_EVENT_RETENTION_MS, factOf, mayCauseEvents } from './feed.js';
+import { crossesMark, DEFAULT_EVENT_RETENTION_MS, factOf } from './feed.js';
 import { groupCommit } from './group-commit.js';
 import { grantFor } from './lease-grant.js';
 import type { PeriodRecord, Records, ReservationRecord } from './records.js';
@@ -74,15 +74,18 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
    * went into the feed when it was charged).
    */
   function noteFact(ref: InstanceRef, t: InstanceTotals, now: number, usedDelta: number, overage?: FeedFact['overage']): void {
-    if (!ref.marks) return;
+    const marks = ref.marks;
+    if (!marks) return;
+    const usedBefore = t.used - usedDelta;
+    if (!overage && !crossesMark(marks, usedBefore, t.used, t.limitBefore, t.limit, t.previous !== undefined)) return;
     const moved: Pick<InstanceTotals, 'used' | 'usedBefore' | 'limit' | 'limitBefore' | 'previous'> = {
       used: t.used,
-      usedBefore: t.used - usedDelta,
+      usedBefore,
       limit: t.limit,
       limitBefore: t.limitBefore,
     };
     if (t.previous) moved.previous = t.previous;
-    if (overage || mayCauseEvents(ref, moved)) records.appendFact(factOf(ref, moved, now, overage), now + eventRetentionMs);
+    records.appendFact(factOf(ref, moved, now, overage), now + eventRetentionMs);
   }
 
   const limitOf = (ref: InstanceRef): number | null => {
