@@ -32,8 +32,8 @@ export function crossesMark(
 ): boolean {
   if (opensPeriod || limit !== limitBefore) return true;
   if (used === usedBefore) return false;
-  const lo = used < usedBefore ? used : usedBefore;
-  const hi = used < usedBefore ? usedBefore : used;
+  const lo = Math.min(used, usedBefore);
+  const hi = Math.max(used, usedBefore);
   const tolerance = 1 + limit * 1e-12;
   const fractions = marks.fractions;
   for (let i = 0; i < fractions.length; i++) {
