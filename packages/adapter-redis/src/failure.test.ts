@@ -1,9 +1,10 @@
 // A private redis-server that the test stops and restarts: calls fail closed within a bounded time,
 // or with onStoreError: 'allow' are journalled and replayed exactly once when Redis is back.
-import { createSpendGuard, isSpendGuardError } from '@spendguard/core';
+import { createSpendGuard } from '@spendguard/core';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisAdapter } from './redis-adapter.js';
+import { codeOf } from './test-support/code-of.js';
 import { startPrivateRedis } from './test-support/test-redis.js';
 
 const budgets = [{ id: 'monthly', limit: 100 }];
@@ -33,15 +34,6 @@ async function until(check: () => boolean, ms = 5000): Promise<void> {
     if (Date.now() > end) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (err) {
-    return isSpendGuardError(err) ? err.code : String(err);
-  }
-  return undefined;
 }
 
 describe('redisAdapter when Redis goes away', () => {

@@ -1,11 +1,12 @@
 // Group commit against a real Redis: calls made while a batch is in flight go as one script call, each
 // with its own result, applied in order and all or nothing each; a batch whose answer is lost is
 // cancelled exactly, so retries pay once; and the batched path runs on Redis Cluster.
-import { createSpendGuard, isSpendGuardError, type SpendGuard } from '@spendguard/core';
+import { createSpendGuard, type SpendGuard } from '@spendguard/core';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisAdapter } from './redis-adapter.js';
 import { spyOnBatches } from './test-support/batch-spy.js';
+import { codeOf } from './test-support/code-of.js';
 import { type LocalCluster, startCluster } from './test-support/test-cluster.js';
 import { FaultProxy } from './test-support/test-proxy.js';
 import { ClientPool, RUN_ID, testRedisUrl } from './test-support/test-redis.js';
@@ -20,15 +21,6 @@ let n = 0;
 
 const monthly = (limit: number) => [{ id: 'monthly', limit }];
 const used = async (guard: SpendGuard) => (await guard.status('monthly')).used;
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (err) {
-    return isSpendGuardError(err) ? err.code : String(err);
-  }
-  return undefined;
-}
 
 async function guardOn(client: Redis | Cluster, limit: number) {
   const store = redisAdapter({ client, prefix: `${RUN_ID}-batch-${n++}` });

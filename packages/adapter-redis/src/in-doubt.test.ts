@@ -3,10 +3,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSpendGuard, isSpendGuardError, type SpendGuard } from '@spendguard/core';
+import { createSpendGuard, type SpendGuard } from '@spendguard/core';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type RedisAdapterOptions, redisAdapter } from './redis-adapter.js';
+import { codeOf } from './test-support/code-of.js';
 import { FaultProxy } from './test-support/test-proxy.js';
 import { RUN_ID, startPrivateRedis, testRedisUrl } from './test-support/test-redis.js';
 
@@ -31,15 +32,6 @@ async function healed(proxy: FaultProxy, c: Redis, cut = true): Promise<void> {
   const ready = cut ? new Promise((r) => c.once('ready', r)) : Promise.resolve();
   proxy.heal();
   await ready;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (err) {
-    return isSpendGuardError(err) ? err.code : String(err);
-  }
-  return undefined;
 }
 
 function client(url: string): Redis {
