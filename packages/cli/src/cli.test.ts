@@ -156,6 +156,9 @@ describe('spendguard config errors', () => {
       writeFileSync(`${project.dir}/empty.mjs`, 'export const x = 1;');
       const empty = await project.run(['status', '-c', 'empty.mjs']);
       expect(empty.stderr).toContain("must default-export the guard's options");
+      writeFileSync(`${project.dir}/empty.ts`, 'export const config = { budgets: [] };');
+      const emptyTs = await project.run(['status', '-c', 'empty.ts']);
+      expect(emptyTs.stderr).toContain("must default-export the guard's options"); // as for .mjs, not 'no store'
       writeFileSync(`${project.dir}/syntax.ts`, 'export default { store: ( };');
       const syntax = await project.run(['status', '-c', 'syntax.ts']);
       expect(syntax.code).toBe(1);
