@@ -56,7 +56,9 @@ export async function loadConfig(options: { cwd?: string; config?: string } = {}
     if (/\.[mc]?ts$/.test(path)) {
       const { createJiti } = await import('jiti');
       // The namespace, not `{ default: true }` (which falls back to the namespace when there is no default).
-      const mod = (await createJiti(import.meta.url, { moduleCache: false, fsCache: false, interopDefault: false }).import(path)) as { default?: unknown };
+      const mod = (await createJiti(import.meta.url, { moduleCache: false, fsCache: false, interopDefault: false }).import(path)) as {
+        default?: unknown;
+      };
       exported = mod.default;
     } else {
       exported = ((await import(pathToFileURL(path).href)) as { default?: unknown }).default;
