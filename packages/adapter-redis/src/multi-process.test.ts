@@ -1,10 +1,10 @@
 // Four processes with 64 calls in flight each spend against one Redis at once.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createSpendGuard } from '@spendguard/core';
 import {
-  admittedByLines,
+  admittedBeforeKill,
   crashViolations,
   DRAIN_BUDGETS,
   type DrainReport,
@@ -75,21 +75,11 @@ describe('redisAdapter across processes', () => {
     const url = await testRedisUrl();
     const prefix = `${RUN_ID}-mp-kill`;
     const [limit, fraction, maxHoldMs] = [100_000, 0.001, 100];
-    const child = spawn(
-      process.execPath,
-      [fixture('leased-crash-worker.mjs'), url, prefix, String(limit), String(fraction), String(maxHoldMs)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+    const admitted = await admittedBeforeKill(
+      fixture('leased-crash-worker.mjs'),
+      [url, prefix, String(limit), String(fraction), String(maxHoldMs)],
+      1500,
     );
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.on('exit', resolve));
-    const admitted = admittedByLines(out);
     expect(admitted).toBeGreaterThan(100_000);
 
     const reader = createSpendGuard({

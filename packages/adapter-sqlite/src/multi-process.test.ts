@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createSpendGuard } from '@spendguard/core';
 import {
-  admittedByLines,
+  admittedBeforeKill,
   crashViolations,
   DRAIN_BUDGETS,
   type DrainReport,
@@ -99,17 +99,11 @@ describe('sqliteAdapter across processes', () => {
     const path = join(dir, 'leased-crash.db');
     sqliteAdapter({ path }).close();
     const [limit, fraction, maxHoldMs] = [100_000, 0.001, 100];
-    const child = spawn(process.execPath, [fixture('leased-crash-worker.mjs'), path, String(limit), String(fraction), String(maxHoldMs)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.on('exit', resolve));
-    const admitted = admittedByLines(out);
+    const admitted = await admittedBeforeKill(
+      fixture('leased-crash-worker.mjs'),
+      [path, String(limit), String(fraction), String(maxHoldMs)],
+      1500,
+    );
     expect(admitted).toBeGreaterThan(100_000); // it did admit out of its slices, and settled several times
 
     const reader = createSpendGuard({ store: sqliteAdapter({ path }), budgets: [{ id: 'total', limit, period: 'never' }] });

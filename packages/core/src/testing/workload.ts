@@ -1,6 +1,7 @@
 // The multi-process workload that adapter packages run in child processes: many calls in flight
 // against small limits, and the check of what all processes together left in the store.
 // No test runner here: plain child processes import it.
+import { spawn } from 'node:child_process';
 import type { SpendGuard } from '../guard.js';
 import type { BudgetDefinition } from '../rules.js';
 import type { BudgetStatus } from '../status.js';
@@ -68,8 +69,19 @@ export function drainViolations(reports: DrainReport[], status: BudgetStatus): s
   return violations;
 }
 
-/** The micro-units a killed leased worker admitted: the sum of its "ok <micro-units>" lines. */
-export function admittedByLines(out: string): number {
+/**
+ * Runs a worker script that prints "ok <micro-units>" after each spend it admitted, SIGKILLs it after
+ * `ms`, and returns the micro-units it admitted.
+ */
+export async function admittedBeforeKill(script: string, args: string[], ms: number): Promise<number> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.on('exit', resolve));
   return out
     .split('\n')
     .filter((l) => l.startsWith('ok '))
