@@ -13,6 +13,7 @@ export default defineConfig({
       { find: /^@spendguard\/core$/, replacement: src('./packages/core/src/index.ts') },
       { find: /^@spendguard\/adapter-memory$/, replacement: src('./packages/adapter-memory/src/index.ts') },
       { find: /^@spendguard\/adapter-sqlite$/, replacement: src('./packages/adapter-sqlite/src/index.ts') },
+      { find: /^@spendguard\/adapter-postgres$/, replacement: src('./packages/adapter-postgres/src/index.ts') },
       { find: /^@spendguard\/adapter-redis$/, replacement: src('./packages/adapter-redis/src/index.ts') },
       { find: /^@spendguard\/cli$/, replacement: src('./packages/cli/src/index.ts') },
       { find: /^@spendguard\/llm\/ai-sdk$/, replacement: src('./packages/llm/src/ai-sdk.ts') },

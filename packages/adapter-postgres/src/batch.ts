@@ -1,0 +1,85 @@
+// The batch function's wire format (sql/003-batch.sql): calls tagged by kind ('c' charge, 's' settle,
+// 'l' lease, 'r' read, 'o' observe) over one ref table per batch, answered with one JSON result each
+// in the SPI's own shapes. Times are the server's own (see the batch function), so calls carry none. A new kind of call adds a tag here and a branch in the function.
+import type {
+  ChargeOutcome,
+  ChargeRequest,
+  InstanceRef,
+  InstanceTotals,
+  LeaseItem,
+  SettleOutcome,
+  SettleRequest,
+} from '@spendguard/core/adapter';
+
+export type Op =
+  | { kind: 'charge'; req: ChargeRequest }
+  | { kind: 'settle'; req: SettleRequest }
+  | { kind: 'lease'; item: LeaseItem; expireMs: number }
+  | { kind: 'read' | 'observe'; refs: readonly InstanceRef[] };
+
+/** One slice's part of a lease step. */
+export interface LeaseItemOutcome {
+  slice: number;
+  totals: InstanceTotals | null;
+}
+
+export type Outcome = ChargeOutcome | SettleOutcome | LeaseItemOutcome | Array<InstanceTotals | null>;
+
+/**
+ * The ops and their refs as two JSON arguments. A ref object shared by several calls is sent once: the
+ * core reuses an instance's ref while its period and day last.
+ */
+export function encodeOps(ops: readonly Op[]): { ops: string; refs: string } {
+  const index = new Map<InstanceRef, number>();
+  const table: string[] = [];
+  const refAt = (ref: InstanceRef): number => {
+    let at = index.get(ref);
+    if (at === undefined) {
+      at = table.push(refJson(ref)) - 1;
+      index.set(ref, at);
+    }
+    return at;
+  };
+  const encoded = ops.map((op) => {
+    switch (op.kind) {
+      case 'charge': {
+        const r = op.req;
+        return {
+          t: 'c',
+          reserve: r.kind === 'reserve',
+          id: r.callId,
+          amount: r.amount,
+          force: r.force === true,
+          ttl: r.ttlMs ?? 0,
+          key: r.idempotencyKey ?? null,
+          overage: r.force && r.overage ? r.overage : null,
+          refs: r.instances.map(refAt),
+        };
+      }
+      case 'settle': {
+        const r = op.req;
+        return r.action === 'commit'
+          ? { t: 's', commit: true, rid: r.reservationId, amount: r.amount, spend: r.spendId }
+          : { t: 's', commit: false, rid: r.reservationId, amount: 0, spend: null };
+      }
+      case 'lease': {
+        const { item } = op;
+        return { t: 'l', id: item.id, spent: item.spent, want: item.want, min: item.min, expire: op.expireMs, ref: refAt(item.ref) };
+      }
+      default:
+        return { t: op.kind === 'read' ? 'r' : 'o', refs: op.refs.map(refAt) };
+    }
+  });
+  return { ops: JSON.stringify(encoded), refs: `[${table.join(',')}]` };
+}
+
+/** Refs are immutable and reused while their period and day last: each is encoded once. */
+const encodedRefs = new WeakMap<InstanceRef, string>();
+function refJson(ref: InstanceRef): string {
+  let json = encodedRefs.get(ref);
+  if (json === undefined) {
+    json = JSON.stringify(ref);
+    encodedRefs.set(ref, json);
+  }
+  return json;
+}

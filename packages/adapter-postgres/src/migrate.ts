@@ -1,0 +1,67 @@
+// The schema: a version table and forward migrations, applied once per database under an advisory lock.
+// Each migration is a list of the sql/*.sql files it runs; the functions are CREATE OR REPLACE, so a later
+// migration that changes one simply runs its file again.
+import { SpendGuardError } from '@spendguard/core';
+import type { Pool } from 'pg';
+import { SQL_SOURCES } from './sql-sources.generated.js';
+
+type SqlFile = keyof typeof SQL_SOURCES;
+
+/** Each entry moves the schema from version i to i + 1. Never edit a released one: append. */
+const MIGRATIONS: readonly (readonly SqlFile[])[] = [['001-tables', '002-functions', '003-batch']];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A schema name as a quoted identifier: any name is safe, quotes included. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A number unique to the schema for its advisory locks (feed appends; migrations use `lockKey + 1`). */
+export function lockKey(schema: string): bigint {
+  let h = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(`spendguard:${schema}`)) {
+    h = BigInt.asUintN(64, (h ^ BigInt(byte)) * 0x100000001b3n);
+  }
+  // Even, so that lockKey + 1 is another key of the same schema.
+  return BigInt.asIntN(64, h) & ~1n;
+}
+
+/** The SQL of a file for one schema. */
+export function sqlFor(file: SqlFile, schema: string): string {
+  return SQL_SOURCES[file].replaceAll('@schema', quoteIdentifier(schema)).replaceAll('@lock', String(lockKey(schema)));
+}
+
+/** Brings the schema to SCHEMA_VERSION; refuses one written by a newer adapter. */
+export async function migrate(pool: Pool, schema: string): Promise<void> {
+  const client = await pool.connect();
+  const q = quoteIdentifier(schema);
+  let failed: unknown;
+  try {
+    await client.query('BEGIN');
+    // Serialises processes starting at once; the first migrates, the others then find it done.
+    await client.query('SELECT pg_advisory_xact_lock($1)', [String(lockKey(schema) + 1n)]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${q}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${q}.schema_version (version integer NOT NULL)`);
+    const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${q}.schema_version`);
+    const from = rows[0]?.version ?? 0;
+    if (from > SCHEMA_VERSION) {
+      throw new SpendGuardError(
+        'INVALID_CONFIG',
+        `schema ${q} has spendguard schema version ${from}, newer than ${SCHEMA_VERSION} that this @spendguard/adapter-postgres knows. Upgrade the package in every process that uses the schema.`,
+      );
+    }
+    for (let v = from; v < SCHEMA_VERSION; v++) {
+      for (const file of MIGRATIONS[v] as readonly SqlFile[]) await client.query(sqlFor(file, schema));
+    }
+    if (from === 0) await client.query(`INSERT INTO ${q}.schema_version (version) VALUES ($1)`, [SCHEMA_VERSION]);
+    else if (from < SCHEMA_VERSION) await client.query(`UPDATE ${q}.schema_version SET version = $1`, [SCHEMA_VERSION]);
+    await client.query('COMMIT');
+  } catch (err) {
+    failed = err;
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release(failed instanceof Error && !(failed instanceof SpendGuardError) ? failed : undefined);
+  }
+}
