@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import type { StorageAdapter } from '@spendguard/core';
 import pg from 'pg';
+import { quoteIdentifier } from '../migrate.js';
 import { postgresAdapter } from '../postgres-adapter.js';
 
 export const RUN_ID = `sgt_${process.pid}_${Date.now().toString(36)}`;
@@ -85,7 +86,7 @@ export class SchemaPool {
   async cleanup(): Promise<void> {
     await Promise.all(this.pools.map((p) => p.end().catch(() => {})));
     const admin = await newPool(1);
-    for (const schema of this.schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    for (const schema of this.schemas) await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`);
     await admin.end();
   }
 }
