@@ -1,12 +1,14 @@
 -- One batch of calls, applied in order in one transaction, each all or nothing with its own result.
--- `p_ops`: [{ t: 'c' | 's' | 'l' | 'r' | 'o', … }] (see src/batch.ts), `p_refs`: the refs they point
--- at by index, `p_settings`: { retention, eventRetention, history, sweep }. Returns { results, swept }.
+-- `p_ops`: [{ t: 'c' | 's' | 'l' | 'r' | 'o', … }] (see src/batch.ts), `p_refs`: the refs they point at
+-- by index, `p_settings`: { retention, eventRetention, history, sweep }. Returns { results, swept }.
 --
+-- Every totals row the batch touches is locked and read once, kept in arrays while the calls run, and
+-- written once at the end (a row written once per call would leave one row version per call behind).
 -- Locks, always in this order: the reservations and leases the calls name (by id), due holds and
--- slices (SKIP LOCKED: another batch is freeing them), the totals rows (lock_totals, sorted), the
--- instance rows of periods opened, and last the feed's append lock. A deadlock the server still
--- detects aborts the whole batch, which the adapter sends again.
--- Variables are prefixed v_ so that none is ever taken for a column.
+-- slices (SKIP LOCKED: another batch is freeing them), the totals rows (sorted by instance and period),
+-- the instance rows of periods opened, and last the feed's append lock. A deadlock the server still
+-- detects aborts the whole batch, which the adapter sends again. Variables are prefixed v_ and the
+-- row cache c_, so that none is ever taken for a column.
 CREATE OR REPLACE FUNCTION @schema.batch(p_id text, p_ops jsonb, p_refs jsonb, p_settings jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -17,6 +19,7 @@ DECLARE
   v_now bigint;
   v_swept integer := 0;
   v_op jsonb;
+  v_kind text;
   v_ref jsonb;
   v_refs jsonb;
   v_t jsonb;
@@ -32,15 +35,15 @@ DECLARE
   v_due_holds jsonb;
   v_due_slices jsonb;
   v_due jsonb;
+  v_key record;
   v_row record;
-  v_held bigint;
   v_amount bigint;
-  v_op_now bigint;
   v_i integer;
+  v_j integer;
   v_n integer;
   v_refused integer;
   v_reason text;
-  v_key text;
+  v_ikey text;
   v_replay boolean;
   v_seen record;
   v_force boolean;
@@ -54,6 +57,36 @@ DECLARE
   v_free bigint;
   v_expires bigint;
   v_res jsonb;
+  v_last text;
+  v_prev integer;
+  v_prev_used bigint;
+  v_new_day text;
+  -- The calls' additions, applied by one block for every kind of call.
+  a_ref jsonb[];
+  a_lim bigint[];
+  a_used bigint[];
+  a_reserved bigint[];
+  a_leased bigint[];
+  a_idx integer[];
+  -- Per ref of p_refs (by its index + 1): its row in the cache, and its effective limit.
+  r_row integer[] := '{}';
+  r_lim bigint[] := '{}';
+  v_x integer;
+  -- The row cache: index by jsonb key [instance, period], then one array per column.
+  c_index jsonb := '{}';
+  c_n integer := 0;
+  c_inst text[] := '{}';
+  c_per text[] := '{}';
+  c_opened boolean[] := '{}';
+  c_used bigint[] := '{}';
+  c_reserved bigint[] := '{}';
+  c_leased bigint[] := '{}';
+  c_day text[] := '{}';
+  c_day_used bigint[] := '{}';
+  c_seen_limit bigint[] := '{}';
+  c_seen_used bigint[] := '{}';
+  c_forget bigint[] := '{}';
+  c_dirty boolean[] := '{}';
 BEGIN
   SELECT jsonb_object_agg(l.name, l.amount) INTO v_overrides FROM @schema.limits AS l;
   -- The server's clock decides expiry and retention, as every process and machine must agree on them;
@@ -75,9 +108,10 @@ BEGIN
     SELECT l.id, l.amount, l.ref, l.expires_at FROM @schema.leases AS l
     WHERE l.amount > 0 AND l.expires_at <= v_now ORDER BY l.expires_at LIMIT 64 FOR UPDATE SKIP LOCKED) AS d;
 
-  -- The totals rows any part of the batch may write; created where a call may open them.
+  -- Every totals row the batch reads or writes, created where a call may write it (so that two
+  -- processes opening one instance-period queue on its row rather than race).
   FOR v_op IN SELECT e FROM jsonb_array_elements(p_ops) AS e LOOP
-    IF v_op->>'t' IN ('c', 'o', 'l') THEN
+    IF v_op->>'t' IN ('c', 'o', 'l', 'r') THEN
       FOR v_ref IN
         SELECT p_refs->(x::int) FROM jsonb_array_elements_text(
           CASE WHEN v_op->>'t' = 'l' THEN jsonb_build_array(v_op->'ref') ELSE v_op->'refs' END) AS x
@@ -86,49 +120,90 @@ BEGIN
         v_per := array_append(v_per, v_ref->>'period');
         v_forget := array_append(v_forget,
           CASE WHEN (v_ref->>'periodEnd')::bigint > 0 THEN (v_ref->>'periodEnd')::bigint + v_history ELSE 0 END);
-        v_create := array_append(v_create, v_op->>'t' <> 'o' AND @schema.limit_of(v_ref, v_overrides) IS NOT NULL);
+        v_create := array_append(v_create, v_op->>'t' IN ('c', 'l') AND @schema.limit_of(v_ref, v_overrides) IS NOT NULL);
       END LOOP;
     END IF;
   END LOOP;
-  FOR v_ref IN
-    SELECT jsonb_array_elements(r.refs) FROM @schema.reservations AS r
+  FOR v_ref, v_n IN
+    SELECT jsonb_array_elements(r.refs), 1 FROM @schema.reservations AS r
       WHERE r.id = ANY(ARRAY(SELECT o->>'rid' FROM jsonb_array_elements(p_ops) AS o WHERE o->>'t' = 's'))
-    UNION ALL SELECT jsonb_array_elements(d->'refs') FROM jsonb_array_elements(v_due_holds) AS d
-    UNION ALL SELECT d->'ref' FROM jsonb_array_elements(v_due_slices) AS d
+    UNION ALL SELECT jsonb_array_elements(d->'refs'), 0 FROM jsonb_array_elements(v_due_holds) AS d
+    UNION ALL SELECT d->'ref', 0 FROM jsonb_array_elements(v_due_slices) AS d
   LOOP
     v_inst := array_append(v_inst, v_ref->>'name');
     v_per := array_append(v_per, v_ref->>'period');
-    v_forget := array_append(v_forget, 0::bigint);
-    v_create := array_append(v_create, false);
+    v_forget := array_append(v_forget,
+      CASE WHEN (v_ref->>'periodEnd')::bigint > 0 THEN (v_ref->>'periodEnd')::bigint + v_history ELSE 0 END);
+    v_create := array_append(v_create, v_n = 1); -- a settle writes its refs; housekeeping skips a row that is gone
   END LOOP;
-  PERFORM @schema.lock_totals(v_inst, v_per, v_forget, v_create);
+  FOR v_key IN
+    SELECT u.inst, u.per, bool_or(u.c) AS c, max(u.f) AS f
+    FROM unnest(v_inst, v_per, v_forget, v_create) AS u(inst, per, f, c)
+    GROUP BY u.inst, u.per
+    ORDER BY u.inst COLLATE "C", u.per COLLATE "C"
+  LOOP
+    SELECT * INTO v_row FROM @schema.totals AS tt WHERE tt.instance = v_key.inst AND tt.period = v_key.per FOR UPDATE;
+    IF NOT FOUND AND v_key.c THEN
+      INSERT INTO @schema.totals (instance, period, forget_at) VALUES (v_key.inst, v_key.per, v_key.f) ON CONFLICT DO NOTHING;
+      SELECT * INTO v_row FROM @schema.totals AS tt WHERE tt.instance = v_key.inst AND tt.period = v_key.per FOR UPDATE;
+    END IF;
+    IF FOUND THEN
+      c_n := c_n + 1;
+      c_index := c_index || jsonb_build_object(jsonb_build_array(v_key.inst, v_key.per)::text, c_n);
+      c_inst[c_n] := v_row.instance;
+      c_per[c_n] := v_row.period;
+      c_opened[c_n] := v_row.opened;
+      c_used[c_n] := v_row.used;
+      c_reserved[c_n] := v_row.reserved;
+      c_leased[c_n] := v_row.leased;
+      c_day[c_n] := v_row.day;
+      c_day_used[c_n] := v_row.day_used;
+      c_seen_limit[c_n] := v_row.seen_limit;
+      c_seen_used[c_n] := v_row.seen_used;
+      c_forget[c_n] := v_row.forget_at;
+      c_dirty[c_n] := false;
+    END IF;
+  END LOOP;
+
+  FOR v_ref, v_x IN SELECT e, o::int FROM jsonb_array_elements(p_refs) WITH ORDINALITY AS a(e, o) LOOP
+    r_row[v_x] := (c_index->>(jsonb_build_array(v_ref->>'name', v_ref->>'period')::text))::int;
+    r_lim[v_x] := @schema.limit_of(v_ref, v_overrides);
+  END LOOP;
 
   -- Housekeeping, as every writing step of the JavaScript adapters does it first.
   FOR v_due IN SELECT e FROM jsonb_array_elements(v_due_holds) AS e LOOP
-    UPDATE @schema.totals AS tt SET reserved = tt.reserved - (v_due->>'amount')::bigint
-      FROM jsonb_array_elements(v_due->'refs') AS x
-      WHERE tt.instance = x->>'name' AND tt.period = x->>'period';
+    FOR v_ref IN SELECT jsonb_array_elements(v_due->'refs') LOOP
+      v_i := (c_index->>(jsonb_build_array(v_ref->>'name', v_ref->>'period')::text))::int;
+      IF v_i IS NOT NULL THEN
+        c_reserved[v_i] := c_reserved[v_i] - (v_due->>'amount')::bigint;
+        c_dirty[v_i] := true;
+      END IF;
+    END LOOP;
     UPDATE @schema.reservations AS r SET state = 'expired', forget_at = (v_due->>'expires_at')::bigint + v_retention
       WHERE r.id = v_due->>'id';
   END LOOP;
   FOR v_due IN SELECT e FROM jsonb_array_elements(v_due_slices) AS e LOOP
     v_ref := v_due->'ref';
     v_amount := (v_due->>'amount')::bigint;
-    SELECT tt.used INTO v_used FROM @schema.totals AS tt WHERE tt.instance = v_ref->>'name' AND tt.period = v_ref->>'period';
-    IF FOUND THEN
+    v_i := (c_index->>(jsonb_build_array(v_ref->>'name', v_ref->>'period')::text))::int;
+    IF v_i IS NOT NULL THEN
       -- Its holder is presumed dead: the slice is charged in full. The level seen so far stays in
       -- seen_used for the next step's listeners, and the feed has the crossing now.
       v_lim := coalesce(@schema.limit_of(v_ref, v_overrides), 0);
-      v_fact := @schema.fact_for(v_ref, jsonb_build_object('limit', v_lim, 'limitBefore', v_lim, 'used', v_used + v_amount),
+      v_fact := @schema.fact_for(v_ref, jsonb_build_object('limit', v_lim, 'limitBefore', v_lim, 'used', c_used[v_i] + v_amount),
         v_now, v_amount, NULL);
       IF v_fact IS NOT NULL THEN v_facts := array_append(v_facts, v_fact); END IF;
-      UPDATE @schema.totals AS tt SET
-        seen_used = coalesce(tt.seen_used, tt.used), used = tt.used + v_amount, reserved = tt.reserved - v_amount,
-        leased = tt.leased - v_amount,
-        day = CASE WHEN (v_ref->>'day') COLLATE "C" > tt.day THEN v_ref->>'day' ELSE tt.day END,
-        day_used = CASE WHEN (v_ref->>'day') COLLATE "C" > tt.day THEN v_amount
-                        WHEN (v_ref->>'day') COLLATE "C" = tt.day THEN tt.day_used + v_amount ELSE tt.day_used END
-      WHERE tt.instance = v_ref->>'name' AND tt.period = v_ref->>'period';
+      c_seen_used[v_i] := coalesce(c_seen_used[v_i], c_used[v_i]);
+      c_used[v_i] := c_used[v_i] + v_amount;
+      c_reserved[v_i] := c_reserved[v_i] - v_amount;
+      c_leased[v_i] := c_leased[v_i] - v_amount;
+      IF (v_ref->>'day') COLLATE "C" > c_day[v_i] THEN
+        c_day[v_i] := v_ref->>'day';
+        c_day_used[v_i] := v_amount;
+      ELSIF (v_ref->>'day') COLLATE "C" = c_day[v_i] THEN
+        c_day_used[v_i] := c_day_used[v_i] + v_amount;
+      END IF;
+      c_dirty[v_i] := true;
     END IF;
     UPDATE @schema.leases AS l SET amount = 0, recorded = l.recorded + v_amount,
       forget_at = (v_due->>'expires_at')::bigint + v_retention
@@ -139,93 +214,90 @@ BEGIN
   END IF;
 
   FOR v_op IN SELECT e FROM jsonb_array_elements(p_ops) WITH ORDINALITY AS a(e, o) ORDER BY o LOOP
-    v_op_now := v_now;
+    v_kind := v_op->>'t';
+    a_ref := '{}'; a_lim := '{}'; a_used := '{}'; a_reserved := '{}'; a_leased := '{}'; a_idx := '{}';
+    v_overage := NULL;
+    v_used := 0;
+    IF v_kind IN ('c', 'r', 'o') THEN
+      v_refs := v_op->'refs'; -- indexes into p_refs
+      v_n := jsonb_array_length(v_refs);
+    END IF;
 
-    IF v_op->>'t' = 'c' THEN
+    IF v_kind = 'c' THEN
       -- A charge: a spend (used) or a reservation (reserved), refused whole if any hard budget would pass.
-      SELECT coalesce(jsonb_agg(p_refs->(x::int) ORDER BY o), '[]') INTO v_refs
-        FROM jsonb_array_elements_text(v_op->'refs') WITH ORDINALITY AS a(x, o);
       v_amount := (v_op->>'amount')::bigint;
       v_force := (v_op->>'force')::boolean;
-      v_key := v_op->>'key';
+      v_ikey := v_op->>'key';
       v_replay := false;
-      IF v_key IS NOT NULL THEN
+      IF v_ikey IS NOT NULL THEN
         -- Claimed first: a concurrent call with the same key waits here until this one commits.
-        INSERT INTO @schema.idempotency (key, call_id, expires_at, forget_at) VALUES (v_key, v_op->>'id', NULL, 0)
+        INSERT INTO @schema.idempotency (key, call_id, expires_at, forget_at) VALUES (v_ikey, v_op->>'id', NULL, 0)
           ON CONFLICT (key) DO NOTHING;
         IF NOT FOUND THEN
-          SELECT k.call_id, k.expires_at, k.forget_at INTO v_seen FROM @schema.idempotency AS k WHERE k.key = v_key FOR UPDATE;
-          v_replay := v_seen.forget_at > v_op_now;
+          SELECT k.call_id, k.expires_at, k.forget_at INTO v_seen FROM @schema.idempotency AS k WHERE k.key = v_ikey FOR UPDATE;
+          v_replay := v_seen.forget_at > v_now;
         END IF;
       END IF;
-      IF v_replay THEN
-        v_res := jsonb_build_object('ok', true, 'callId', v_seen.call_id, 'replayed', true,
-          'totals', @schema.current_totals(v_refs, v_overrides));
-        IF v_seen.expires_at IS NOT NULL THEN v_res := v_res || jsonb_build_object('expiresAt', v_seen.expires_at); END IF;
-        v_results := array_append(v_results, v_res);
-        CONTINUE;
-      END IF;
-      v_n := jsonb_array_length(v_refs);
       v_refused := -1;
-      IF NOT v_force THEN
-        FOR v_i IN 0 .. v_n - 1 LOOP
-          v_ref := v_refs->v_i;
+      IF NOT v_replay AND NOT v_force THEN
+        FOR v_j IN 0 .. v_n - 1 LOOP
+          v_x := (v_refs->>v_j)::int + 1;
+          v_ref := p_refs->(v_x - 1);
           IF (v_ref->>'hard')::boolean THEN
-            v_lim := @schema.limit_of(v_ref, v_overrides);
+            v_lim := r_lim[v_x];
             IF v_lim IS NULL THEN
-              v_refused := v_i; v_reason := 'no_budget'; EXIT;
+              v_refused := v_j; v_reason := 'no_budget'; EXIT;
             END IF;
-            SELECT tt.used + tt.reserved INTO v_held FROM @schema.totals AS tt
-              WHERE tt.instance = v_ref->>'name' AND tt.period = v_ref->>'period';
-            IF coalesce(v_held, 0) + v_amount > v_lim THEN
-              v_refused := v_i; v_reason := 'limit_exceeded'; EXIT;
+            v_i := r_row[v_x];
+            IF coalesce(c_used[v_i] + c_reserved[v_i], 0) + v_amount > v_lim THEN
+              v_refused := v_j; v_reason := 'limit_exceeded'; EXIT;
             END IF;
           END IF;
         END LOOP;
       END IF;
-      IF v_refused >= 0 THEN
-        IF v_key IS NOT NULL THEN DELETE FROM @schema.idempotency AS k WHERE k.key = v_key; END IF;
-        v_results := array_append(v_results, jsonb_build_object('ok', false, 'refusedAt', v_refused, 'reason', v_reason,
-          'totals', @schema.current_totals(v_refs, v_overrides)));
+      IF v_replay OR v_refused >= 0 THEN
+        -- Answered with the totals as they stand, as a refused or replayed call reports them.
+        v_outs := '{}';
+        FOR v_j IN 0 .. v_n - 1 LOOP
+          v_x := (v_refs->>v_j)::int + 1;
+          v_ref := p_refs->(v_x - 1);
+          v_lim := r_lim[v_x];
+          v_i := r_row[v_x];
+          IF v_lim IS NULL THEN
+            v_outs := array_append(v_outs, 'null'::jsonb);
+          ELSIF v_i IS NULL OR NOT c_opened[v_i] THEN
+            v_outs := array_append(v_outs, jsonb_build_object('limit', v_lim, 'limitBefore', v_lim, 'used', 0, 'usedBefore', 0,
+              'reserved', 0, 'dayUsed', 0));
+          ELSE
+            v_t := jsonb_build_object('limit', v_lim, 'limitBefore', v_lim, 'used', c_used[v_i], 'usedBefore', c_used[v_i],
+              'reserved', c_reserved[v_i], 'dayUsed', CASE WHEN c_day[v_i] = (v_ref->>'day') COLLATE "C" THEN c_day_used[v_i] ELSE 0 END);
+            IF c_leased[v_i] <> 0 THEN v_t := v_t || jsonb_build_object('leased', c_leased[v_i]); END IF;
+            v_outs := array_append(v_outs, v_t);
+          END IF;
+        END LOOP;
+        IF v_replay THEN
+          v_res := jsonb_build_object('ok', true, 'callId', v_seen.call_id, 'replayed', true, 'totals', to_jsonb(v_outs));
+          IF v_seen.expires_at IS NOT NULL THEN v_res := v_res || jsonb_build_object('expiresAt', v_seen.expires_at); END IF;
+        ELSE
+          IF v_ikey IS NOT NULL THEN DELETE FROM @schema.idempotency AS k WHERE k.key = v_ikey; END IF;
+          v_res := jsonb_build_object('ok', false, 'refusedAt', v_refused, 'reason', v_reason, 'totals', to_jsonb(v_outs));
+        END IF;
+        v_results := array_append(v_results, v_res);
         CONTINUE;
       END IF;
       v_overage := CASE WHEN v_force THEN nullif(v_op->'overage', 'null'::jsonb) END;
       v_used := CASE WHEN (v_op->>'reserve')::boolean THEN 0 ELSE v_amount END;
-      v_outs := '{}';
-      FOR v_i IN 0 .. v_n - 1 LOOP
-        v_ref := v_refs->v_i;
-        v_lim := @schema.limit_of(v_ref, v_overrides);
-        IF v_lim IS NULL THEN
-          v_outs := array_append(v_outs, 'null'::jsonb);
-          CONTINUE;
-        END IF;
-        v_t := @schema.add_to(v_ref, v_lim, v_used, v_amount - v_used, 0, v_history);
-        v_fact := @schema.fact_for(v_ref, v_t, v_op_now, v_used, v_overage);
-        IF v_fact IS NOT NULL THEN v_facts := array_append(v_facts, v_fact); END IF;
-        v_outs := array_append(v_outs, v_t);
+      FOR v_j IN 0 .. v_n - 1 LOOP
+        v_x := (v_refs->>v_j)::int + 1;
+        a_ref := array_append(a_ref, p_refs->(v_x - 1));
+        a_lim := array_append(a_lim, r_lim[v_x]);
+        a_idx := array_append(a_idx, r_row[v_x]);
+        a_used := array_append(a_used, v_used);
+        a_reserved := array_append(a_reserved, v_amount - v_used);
+        a_leased := array_append(a_leased, 0::bigint);
       END LOOP;
-      v_res := jsonb_build_object('ok', true, 'callId', v_op->>'id', 'replayed', false, 'totals', to_jsonb(v_outs));
-      v_expires := NULL;
-      IF (v_op->>'reserve')::boolean THEN
-        v_expires := v_op_now + (v_op->>'ttl')::bigint;
-        INSERT INTO @schema.reservations AS r (id, amount, refs, expires_at, state, forget_at)
-          VALUES (v_op->>'id', v_amount,
-            (SELECT coalesce(jsonb_agg(e ORDER BY o), '[]') FROM jsonb_array_elements(v_refs) WITH ORDINALITY AS a(e, o)
-              WHERE @schema.limit_of(e, v_overrides) IS NOT NULL),
-            v_expires, 'held', NULL)
-          ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, refs = excluded.refs, expires_at = excluded.expires_at,
-            state = 'held', spend_id = NULL, actual = NULL, expired = NULL, forget_at = NULL;
-        v_res := v_res || jsonb_build_object('expiresAt', v_expires);
-      END IF;
-      IF v_key IS NOT NULL THEN
-        -- A reservation's key lives as long as the reservation can still be settled, and then the retention.
-        UPDATE @schema.idempotency AS k SET call_id = v_op->>'id', expires_at = v_expires,
-          forget_at = coalesce(v_expires, v_op_now) + v_retention
-          WHERE k.key = v_key;
-      END IF;
-      v_results := array_append(v_results, v_res);
 
-    ELSIF v_op->>'t' = 's' THEN
+    ELSIF v_kind = 's' THEN
       -- Settles a reservation: commit (the actual amount becomes used) or release; the hold is freed.
       SELECT r.amount, r.refs, r.state, r.spend_id, r.actual, r.expired INTO v_row
         FROM @schema.reservations AS r WHERE r.id = v_op->>'rid';
@@ -245,41 +317,33 @@ BEGIN
       v_used := CASE WHEN (v_op->>'commit')::boolean THEN (v_op->>'amount')::bigint ELSE 0 END;
       v_overage := CASE WHEN (v_op->>'commit')::boolean AND v_used > v_row.amount THEN
         jsonb_build_object('reservationId', v_op->>'rid', 'reserved', v_row.amount, 'actual', v_used) END;
-      v_outs := '{}';
       FOR v_ref IN SELECT e FROM jsonb_array_elements(v_row.refs) WITH ORDINALITY AS a(e, o) ORDER BY o LOOP
-        v_t := @schema.add_to(v_ref, coalesce(@schema.limit_of(v_ref, v_overrides), 0), v_used,
-          CASE WHEN v_row.state = 'expired' THEN 0 ELSE -v_row.amount END, 0, v_history);
-        v_fact := @schema.fact_for(v_ref, v_t, v_op_now, v_used, v_overage);
-        IF v_fact IS NOT NULL THEN v_facts := array_append(v_facts, v_fact); END IF;
-        v_outs := array_append(v_outs, v_t);
+        a_ref := array_append(a_ref, v_ref);
+        a_lim := array_append(a_lim, coalesce(@schema.limit_of(v_ref, v_overrides), 0));
+        a_idx := array_append(a_idx, (c_index->>(jsonb_build_array(v_ref->>'name', v_ref->>'period')::text))::int);
+        a_used := array_append(a_used, v_used);
+        a_reserved := array_append(a_reserved, CASE WHEN v_row.state = 'expired' THEN 0 ELSE -v_row.amount END);
+        a_leased := array_append(a_leased, 0::bigint);
       END LOOP;
-      IF (v_op->>'commit')::boolean THEN
-        UPDATE @schema.reservations AS r SET state = 'committed', spend_id = v_op->>'spend', actual = v_used,
-          expired = v_row.state = 'expired', forget_at = v_op_now + v_retention WHERE r.id = v_op->>'rid';
-      ELSE
-        UPDATE @schema.reservations AS r SET state = 'released', forget_at = v_op_now + v_retention WHERE r.id = v_op->>'rid';
-      END IF;
-      v_results := array_append(v_results, jsonb_build_object('status', 'applied', 'reserved', v_row.amount,
-        'expired', v_row.state = 'expired', 'instances', v_row.refs, 'totals', to_jsonb(v_outs)));
 
-    ELSIF v_op->>'t' = 'l' THEN
+    ELSIF v_kind = 'l' THEN
       -- A lease step for one slice: records what its holder spent since the last step (it sends its
       -- total, so a step sent again counts once), gives back what it held and takes the new slice.
-      v_ref := p_refs->((v_op->>'ref')::int);
-      v_lim := @schema.limit_of(v_ref, v_overrides);
+      v_x := (v_op->>'ref')::int + 1;
+      v_ref := p_refs->(v_x - 1);
+      v_lim := r_lim[v_x];
       IF v_lim IS NULL THEN
         v_results := array_append(v_results, jsonb_build_object('slice', 0, 'totals', NULL));
         CONTINUE;
       END IF;
-      v_given := 0;
-      v_recorded := 0;
+      v_given := NULL;
+      v_recorded := NULL;
       SELECT l.amount, l.recorded INTO v_given, v_recorded FROM @schema.leases AS l WHERE l.id = v_op->>'id';
       v_given := coalesce(v_given, 0);
       v_recorded := coalesce(v_recorded, 0);
       v_used := greatest(0, (v_op->>'spent')::bigint - v_recorded);
-      SELECT tt.used, tt.reserved INTO v_row FROM @schema.totals AS tt
-        WHERE tt.instance = v_ref->>'name' AND tt.period = v_ref->>'period';
-      v_free := v_lim - (coalesce(v_row.used, 0) + v_used) - (coalesce(v_row.reserved, 0) - v_given);
+      v_i := r_row[v_x];
+      v_free := v_lim - (c_used[v_i] + v_used) - (c_reserved[v_i] - v_given);
       v_slice := 0;
       IF (v_ref->>'hard')::boolean THEN
         -- lease-grant.ts: `want` while twice that is free; else half of what is free, at least `min`.
@@ -289,51 +353,161 @@ BEGIN
           v_slice := CASE WHEN v_free >= 2 * v_want THEN v_want ELSE least(v_free, greatest(v_min, v_free / 2)) END;
         END IF;
       END IF;
-      v_t := @schema.add_to(v_ref, v_lim, v_used, v_slice - v_given, v_slice - v_given, v_history);
-      v_fact := @schema.fact_for(v_ref, v_t, v_op_now, v_used, NULL);
-      IF v_fact IS NOT NULL THEN v_facts := array_append(v_facts, v_fact); END IF;
-      -- Kept while it holds; then as long as a step sent again could still arrive (the retention).
-      INSERT INTO @schema.leases AS l (id, amount, recorded, ref, expires_at, forget_at)
-        VALUES (v_op->>'id', v_slice, greatest(v_recorded, (v_op->>'spent')::bigint), v_ref,
-          v_op_now + (v_op->>'expire')::bigint, CASE WHEN v_slice > 0 THEN NULL ELSE v_op_now + v_retention END)
-        ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, recorded = excluded.recorded, ref = excluded.ref,
-          expires_at = excluded.expires_at, forget_at = excluded.forget_at;
-      v_results := array_append(v_results, jsonb_build_object('slice', v_slice, 'totals', v_t));
+      a_ref := ARRAY[v_ref];
+      a_lim := ARRAY[v_lim];
+      a_used := ARRAY[v_used];
+      a_reserved := ARRAY[v_slice - v_given];
+      a_leased := ARRAY[v_slice - v_given];
+      a_idx := ARRAY[v_i];
 
-    ELSIF v_op->>'t' = 'r' THEN
-      SELECT coalesce(jsonb_agg(p_refs->(x::int) ORDER BY o), '[]') INTO v_refs
-        FROM jsonb_array_elements_text(v_op->'refs') WITH ORDINALITY AS a(x, o);
-      v_results := array_append(v_results, @schema.current_totals(v_refs, v_overrides));
-
-    ELSIF v_op->>'t' = 'o' THEN
-      -- Reads, and reports a limit or level change no step has reported yet (once: it is then seen).
+    ELSIF v_kind IN ('r', 'o') THEN
+      -- Reads; an observe also reports a limit or level change no step has reported yet (once: it is then seen).
       v_outs := '{}';
-      FOR v_ref IN
-        SELECT p_refs->(x::int) FROM jsonb_array_elements_text(v_op->'refs') WITH ORDINALITY AS a(x, o) ORDER BY o
-      LOOP
-        v_lim := @schema.limit_of(v_ref, v_overrides);
+      FOR v_j IN 0 .. v_n - 1 LOOP
+        v_x := (v_refs->>v_j)::int + 1;
+        v_ref := p_refs->(v_x - 1);
+        v_lim := r_lim[v_x];
+        v_i := r_row[v_x];
         IF v_lim IS NULL THEN
           v_outs := array_append(v_outs, 'null'::jsonb);
           CONTINUE;
         END IF;
-        v_t := @schema.totals_of(v_ref, v_lim);
-        SELECT tt.used, tt.seen_limit, tt.seen_used INTO v_row FROM @schema.totals AS tt
-          WHERE tt.instance = v_ref->>'name' AND tt.period = v_ref->>'period' AND tt.opened;
-        IF FOUND AND (v_row.seen_limit IS DISTINCT FROM v_lim OR v_row.seen_used IS NOT NULL) THEN
-          v_t := v_t || jsonb_build_object('limitBefore', coalesce(v_row.seen_limit, v_lim),
-            'usedBefore', coalesce(v_row.seen_used, v_row.used));
-          UPDATE @schema.totals AS tt SET seen_limit = v_lim, seen_used = NULL
-            WHERE tt.instance = v_ref->>'name' AND tt.period = v_ref->>'period';
-          v_fact := @schema.fact_for(v_ref, v_t, v_op_now, v_row.used - coalesce(v_row.seen_used, v_row.used), NULL);
+        IF v_i IS NULL OR NOT c_opened[v_i] THEN
+          v_outs := array_append(v_outs, jsonb_build_object('limit', v_lim, 'limitBefore', v_lim, 'used', 0, 'usedBefore', 0,
+            'reserved', 0, 'dayUsed', 0));
+          CONTINUE;
+        END IF;
+        v_t := jsonb_build_object('limit', v_lim, 'limitBefore', v_lim, 'used', c_used[v_i], 'usedBefore', c_used[v_i],
+          'reserved', c_reserved[v_i], 'dayUsed', CASE WHEN c_day[v_i] = (v_ref->>'day') COLLATE "C" THEN c_day_used[v_i] ELSE 0 END);
+        IF c_leased[v_i] <> 0 THEN v_t := v_t || jsonb_build_object('leased', c_leased[v_i]); END IF;
+        IF v_kind = 'o' AND (c_seen_limit[v_i] IS DISTINCT FROM v_lim OR c_seen_used[v_i] IS NOT NULL) THEN
+          v_t := v_t || jsonb_build_object('limitBefore', coalesce(c_seen_limit[v_i], v_lim),
+            'usedBefore', coalesce(c_seen_used[v_i], c_used[v_i]));
+          v_fact := @schema.fact_for(v_ref, v_t, v_now, c_used[v_i] - coalesce(c_seen_used[v_i], c_used[v_i]), NULL);
           IF v_fact IS NOT NULL THEN v_facts := array_append(v_facts, v_fact); END IF;
+          c_seen_limit[v_i] := v_lim;
+          c_seen_used[v_i] := NULL;
+          c_dirty[v_i] := true;
         END IF;
         v_outs := array_append(v_outs, v_t);
       END LOOP;
       v_results := array_append(v_results, to_jsonb(v_outs));
+      CONTINUE;
     ELSE
-      RAISE EXCEPTION 'spendguard: unknown batch operation %', v_op->>'t';
+      RAISE EXCEPTION 'spendguard: unknown batch operation %', v_kind;
+    END IF;
+
+    -- The call's additions, each to its instance-period (record-adapter.ts add): a null limit is skipped;
+    -- the first write of a period moves the instance's latest period and reports the previous one.
+    v_outs := '{}';
+    FOR v_j IN 1 .. coalesce(array_length(a_ref, 1), 0) LOOP
+      v_ref := a_ref[v_j];
+      v_lim := a_lim[v_j];
+      IF v_lim IS NULL THEN
+        v_outs := array_append(v_outs, 'null'::jsonb);
+        CONTINUE;
+      END IF;
+      v_i := a_idx[v_j];
+      IF v_i IS NULL THEN
+        RAISE EXCEPTION 'spendguard: totals row % % was not loaded', v_ref->>'name', v_ref->>'period';
+      END IF;
+      v_new_day := v_ref->>'day';
+      IF a_used[v_j] > 0 AND v_new_day COLLATE "C" >= c_day[v_i] THEN
+        IF v_new_day COLLATE "C" = c_day[v_i] THEN
+          c_day_used[v_i] := c_day_used[v_i] + a_used[v_j];
+        ELSE
+          c_day[v_i] := v_new_day;
+          c_day_used[v_i] := a_used[v_j];
+        END IF;
+      END IF;
+      v_t := jsonb_build_object(
+        'limit', v_lim, 'limitBefore', coalesce(c_seen_limit[v_i], v_lim), 'used', c_used[v_i] + a_used[v_j],
+        'usedBefore', coalesce(c_seen_used[v_i], c_used[v_i]), 'reserved', c_reserved[v_i] + a_reserved[v_j],
+        'dayUsed', CASE WHEN c_day[v_i] = v_new_day COLLATE "C" THEN c_day_used[v_i] ELSE 0 END);
+      IF a_leased[v_j] <> 0 OR c_leased[v_i] <> 0 THEN
+        v_t := v_t || jsonb_build_object('leased', c_leased[v_i] + a_leased[v_j]);
+      END IF;
+      c_used[v_i] := c_used[v_i] + a_used[v_j];
+      c_reserved[v_i] := c_reserved[v_i] + a_reserved[v_j];
+      c_leased[v_i] := c_leased[v_i] + a_leased[v_j];
+      c_seen_limit[v_i] := v_lim;
+      c_seen_used[v_i] := NULL;
+      c_forget[v_i] := CASE WHEN (v_ref->>'periodEnd')::bigint > 0 THEN (v_ref->>'periodEnd')::bigint + v_history ELSE 0 END;
+      c_dirty[v_i] := true;
+      IF NOT c_opened[v_i] THEN
+        c_opened[v_i] := true;
+        SELECT i.last_period INTO v_last FROM @schema.instances AS i WHERE i.name = v_ref->>'name' FOR UPDATE;
+        IF NOT FOUND THEN v_last := NULL; END IF;
+        IF v_last IS NULL OR (v_ref->>'period') COLLATE "C" > v_last THEN
+          IF v_last IS NOT NULL THEN
+            v_prev := (c_index->>(jsonb_build_array(v_ref->>'name', v_last)::text))::int;
+            IF v_prev IS NOT NULL THEN
+              v_prev_used := c_used[v_prev];
+            ELSE
+              v_prev_used := NULL;
+              SELECT tt.used INTO v_prev_used FROM @schema.totals AS tt WHERE tt.instance = v_ref->>'name' AND tt.period = v_last;
+            END IF;
+            v_t := v_t || jsonb_build_object('previous', jsonb_build_object('period', v_last, 'used', coalesce(v_prev_used, 0)));
+          END IF;
+          INSERT INTO @schema.instances AS i (name, rule, last_period, forget_at)
+            VALUES (v_ref->>'name', v_ref->>'rule', v_ref->>'period', c_forget[v_i])
+            ON CONFLICT (name) DO UPDATE SET last_period = excluded.last_period, forget_at = excluded.forget_at
+            WHERE i.last_period < excluded.last_period;
+        END IF;
+      END IF;
+      v_fact := @schema.fact_for(v_ref, v_t, v_now, a_used[v_j], v_overage);
+      IF v_fact IS NOT NULL THEN v_facts := array_append(v_facts, v_fact); END IF;
+      v_outs := array_append(v_outs, v_t);
+    END LOOP;
+
+    IF v_kind = 'c' THEN
+      v_res := jsonb_build_object('ok', true, 'callId', v_op->>'id', 'replayed', false, 'totals', to_jsonb(v_outs));
+      v_expires := NULL;
+      IF (v_op->>'reserve')::boolean THEN
+        v_expires := v_now + (v_op->>'ttl')::bigint;
+        INSERT INTO @schema.reservations AS r (id, amount, refs, expires_at, state, forget_at)
+          VALUES (v_op->>'id', v_amount,
+            (SELECT coalesce(jsonb_agg(e ORDER BY o), '[]') FROM unnest(a_ref, a_lim) WITH ORDINALITY AS u(e, lim, o)
+              WHERE u.lim IS NOT NULL),
+            v_expires, 'held', NULL)
+          ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, refs = excluded.refs, expires_at = excluded.expires_at,
+            state = 'held', spend_id = NULL, actual = NULL, expired = NULL, forget_at = NULL;
+        v_res := v_res || jsonb_build_object('expiresAt', v_expires);
+      END IF;
+      IF v_ikey IS NOT NULL THEN
+        -- A reservation's key lives as long as the reservation can still be settled, and then the retention.
+        UPDATE @schema.idempotency AS k SET call_id = v_op->>'id', expires_at = v_expires,
+          forget_at = coalesce(v_expires, v_now) + v_retention
+          WHERE k.key = v_ikey;
+      END IF;
+      v_results := array_append(v_results, v_res);
+    ELSIF v_kind = 's' THEN
+      IF (v_op->>'commit')::boolean THEN
+        UPDATE @schema.reservations AS r SET state = 'committed', spend_id = v_op->>'spend', actual = v_used,
+          expired = v_row.state = 'expired', forget_at = v_now + v_retention WHERE r.id = v_op->>'rid';
+      ELSE
+        UPDATE @schema.reservations AS r SET state = 'released', forget_at = v_now + v_retention WHERE r.id = v_op->>'rid';
+      END IF;
+      v_results := array_append(v_results, jsonb_build_object('status', 'applied', 'reserved', v_row.amount,
+        'expired', v_row.state = 'expired', 'instances', v_row.refs, 'totals', to_jsonb(v_outs)));
+    ELSE
+      -- Kept while it holds; then as long as a step sent again could still arrive (the retention).
+      INSERT INTO @schema.leases AS l (id, amount, recorded, ref, expires_at, forget_at)
+        VALUES (v_op->>'id', v_slice, greatest(v_recorded, (v_op->>'spent')::bigint), v_ref,
+          v_now + (v_op->>'expire')::bigint, CASE WHEN v_slice > 0 THEN NULL ELSE v_now + v_retention END)
+        ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, recorded = excluded.recorded, ref = excluded.ref,
+          expires_at = excluded.expires_at, forget_at = excluded.forget_at;
+      v_results := array_append(v_results, jsonb_build_object('slice', v_slice, 'totals', v_outs[1]));
     END IF;
   END LOOP;
+
+  -- Each row the batch changed, written once.
+  UPDATE @schema.totals AS tt SET
+    opened = u.opened, used = u.used, reserved = u.reserved, leased = u.leased, day = u.day, day_used = u.day_used,
+    seen_limit = u.seen_limit, seen_used = u.seen_used, forget_at = u.forget
+  FROM unnest(c_inst, c_per, c_opened, c_used, c_reserved, c_leased, c_day, c_day_used, c_seen_limit, c_seen_used,
+    c_forget, c_dirty) AS u(inst, per, opened, used, reserved, leased, day, day_used, seen_limit, seen_used, forget, dirty)
+  WHERE u.dirty AND tt.instance = u.inst AND tt.period = u.per;
 
   IF cardinality(v_facts) > 0 THEN
     -- Held until commit, so that the feed's ids are in commit order: a reader that saw a fact never
