@@ -85,6 +85,19 @@ describe('postgresAdapter when connections are lost', () => {
     expect(await usedMicros(reader)).toEqual([outcome.admitted, outcome.admitted]);
   });
 
+  it('an adapter made while the server is down works once it is up', { timeout: 60_000 }, async () => {
+    server.down();
+    try {
+      const guard = createSpendGuard({ store: postgresAdapter({ pool: newPool(), schema: 'late' }), budgets });
+      await expect(guard.spend({}, 1)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      server.up();
+      expect((await guard.spend({}, 1)).allowed).toBe(true);
+      expect((await guard.status('monthly')).used).toBe(1);
+    } finally {
+      server.up();
+    }
+  });
+
   it('the server stopped at once and started again mid-burst: the same holds', { timeout: 90_000 }, async () => {
     const schema = 'restarted';
     const guard = createSpendGuard({ store: postgresAdapter({ pool: newPool(), schema }), budgets });

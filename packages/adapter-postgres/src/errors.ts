@@ -35,11 +35,14 @@ export function isStatementError(err: unknown): boolean {
   return !code.startsWith('08') && !code.startsWith('57P');
 }
 
-export function unavailable(what: string, err: unknown, recorded: 'nothing' | 'unknown' = 'nothing'): SpendGuardError {
+const TAILS = {
+  nothing: 'nothing was recorded; retry once PostgreSQL answers.',
+  unknown: 'its answer was lost, so whether it was recorded is not known; retrying it is safe.',
+  checking:
+    'its answer was lost and PostgreSQL did not answer since, so whether it was recorded is not known yet; the adapter keeps asking and emits a SPENDGUARD_IN_DOUBT warning if it was.',
+} as const;
+
+export function unavailable(what: string, err: unknown, recorded: keyof typeof TAILS = 'nothing'): SpendGuardError {
   const message = err instanceof Error ? err.message : String(err);
-  const tail =
-    recorded === 'nothing'
-      ? 'nothing was recorded; retry once PostgreSQL answers.'
-      : 'whether it was recorded is not known yet (the adapter keeps checking and warns if it was).';
-  return new SpendGuardError('STORE_UNAVAILABLE', `PostgreSQL failed on ${what} (${message}): ${tail}`, { cause: err });
+  return new SpendGuardError('STORE_UNAVAILABLE', `PostgreSQL failed on ${what} (${message}): ${TAILS[recorded]}`, { cause: err });
 }

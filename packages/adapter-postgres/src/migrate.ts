@@ -41,10 +41,15 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
     await client.query('BEGIN');
     // Serialises processes starting at once; the first migrates, the others then find it done.
     await client.query('SELECT pg_advisory_xact_lock($1)', [String(lockKey(schema) + 1n)]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${q}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${q}.schema_version (version integer NOT NULL)`);
-    const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${q}.schema_version`);
+    // Only a new schema is created: CREATE … IF NOT EXISTS needs the right to create even when it exists,
+    // and a service's role may have been given the schema without that right.
+    const found = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [`${q}.schema_version`]);
+    const rows = found.rows[0]?.present ? (await client.query<{ version: number }>(`SELECT version FROM ${q}.schema_version`)).rows : [];
     const from = rows[0]?.version ?? 0;
+    if (from === 0) {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${q}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${q}.schema_version (version integer NOT NULL)`);
+    }
     if (from > SCHEMA_VERSION) {
       throw new SpendGuardError(
         'INVALID_CONFIG',

@@ -85,7 +85,8 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
     );
   }
   const s = quoteIdentifier(schema);
-  const ready = migrate(pool, schema);
+  /** The schema check, started at once; one that failed for want of a server is tried again by the next call. */
+  let ready = migrate(pool, schema);
   ready.catch(() => {}); // reported by the first call
 
   let retentionMs: number | undefined;
@@ -96,11 +97,16 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
   const unresolved = new Set<string>();
 
   async function ensureReady(): Promise<void> {
+    const attempt = ready;
     try {
-      await ready;
+      await attempt;
     } catch (err) {
-      if (err instanceof SpendGuardError) throw err;
-      throw unavailable('creating its schema', err);
+      if (err instanceof SpendGuardError) throw err; // a schema newer than this package: final
+      if (ready === attempt) {
+        ready = migrate(pool, schema);
+        ready.catch(() => {});
+      }
+      throw unavailable('checking its schema', err);
     }
   }
 
@@ -138,10 +144,11 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
 
   /** Asks the server whether batch `id`, whose answer was lost, committed; fences it off if it did not. */
   async function fence(id: string): Promise<Outcome[] | 'not-run'> {
-    const inserted = await pool.query(`INSERT INTO ${s}.calls (id, results, forget_at) VALUES ($1, NULL, $2) ON CONFLICT (id) DO NOTHING`, [
-      id,
-      Date.now() + retention(),
-    ]);
+    const inserted = await pool.query(
+      `INSERT INTO ${s}.calls (id, results, forget_at)
+        VALUES ($1, NULL, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint + $2) ON CONFLICT (id) DO NOTHING`,
+      [id, retention()],
+    );
     if (inserted.rowCount === 1) return 'not-run';
     const { rows } = await pool.query<{ results: Outcome[] | null }>(`SELECT results FROM ${s}.calls WHERE id = $1`, [id]);
     return rows[0]?.results ?? 'not-run';
@@ -158,7 +165,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
         if (err instanceof SpendGuardError) throw err;
         if (Date.now() >= giveUpAt) {
           unresolved.add(id);
-          throw unavailable('a batch of calls', cause, 'unknown');
+          throw unavailable('a batch of calls', cause, 'checking');
         }
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -189,12 +196,14 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
 
   const batches = new BatchQueue<Op, Outcome>(send);
 
-  async function query<R extends object>(what: string, text: string, values: unknown[]): Promise<R[]> {
+  /** One statement; `writes`: whether it may have committed when its answer is lost (a limit write). */
+  async function query<R extends object>(what: string, text: string, values: unknown[], writes = false): Promise<R[]> {
     await ensureReady();
     try {
       return (await pool.query<R>(text, values)).rows;
     } catch (err) {
-      throw unavailable(what, err);
+      const lost = writes && !neverSent(err) && !isStatementError(err);
+      throw unavailable(what, err, lost ? 'unknown' : 'nothing');
     }
   }
 
@@ -263,13 +272,14 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
       return { version: Number(row.version), overrides: new Map(Object.entries(row.overrides)) };
     },
 
-    /** A compare-and-set on the limits version: sent again after a lost answer, it changes nothing twice. */
+    /** A compare-and-set on the limits version: retried after a lost answer, it changes nothing twice. */
     async setLimit(req: SetLimitRequest): Promise<SetLimitOutcome> {
-      const rows = await query<{ r: SetLimitOutcome }>('setLimit', `SELECT ${s}.set_limit($1, $2, $3) AS r`, [
-        req.name,
-        req.limit,
-        req.expectedVersion,
-      ]);
+      const rows = await query<{ r: SetLimitOutcome }>(
+        'setLimit',
+        `SELECT ${s}.set_limit($1, $2, $3) AS r`,
+        [req.name, req.limit, req.expectedVersion],
+        true,
+      );
       return (rows[0] as { r: SetLimitOutcome }).r;
     },
 

@@ -31,6 +31,9 @@ export interface PrivatePostgres {
   url: string;
   /** Stops the server at once (mode immediate: like a crash) and starts it again on the same port. */
   restart(): Promise<void>;
+  /** Stops it at once, until up(). */
+  down(): void;
+  up(): void;
   stop(): void;
 }
 
@@ -50,6 +53,13 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   sh(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   const port = await freePort();
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on`;
+  const running = () =>
+    spawnSync(asRoot ? 'runuser' : join(bin, 'pg_ctl'), [
+      ...(asRoot ? ['-u', 'postgres', '--', join(bin, 'pg_ctl')] : []),
+      '-D',
+      data,
+      'status',
+    ]).status === 0;
   const start = () => sh(join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-w', '-l', join(dir, 'log'), 'start']);
   const stopNow = () => sh(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
   start();
@@ -58,6 +68,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     async restart() {
       stopNow();
       start();
+    },
+    down() {
+      if (running()) stopNow();
+    },
+    up() {
+      if (!running()) start();
     },
     stop() {
       try {
