@@ -1,6 +1,6 @@
 // The packages as a user gets them: each is packed (pnpm pack) and installed from its tarball with npm into
 // a fresh project, which must type-check with skipLibCheck off; a service bundled into one file with esbuild
-// must spend through the Redis adapter away from node_modules and any lua/ folder. Needs `pnpm build` first.
+// must spend through the Redis and PostgreSQL adapters away from node_modules and any lua/ or sql/ folder. Needs `pnpm build` first.
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,13 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testPostgres } from '../../packages/adapter-postgres/src/test-support/test-postgres.js';
 import { RUN_ID, testRedisUrl } from '../../packages/adapter-redis/src/test-support/test-redis.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const appSources = fileURLToPath(new URL('./app/', import.meta.url));
-const PACKAGES = ['core', 'adapter-memory', 'adapter-sqlite', 'adapter-redis', 'llm', 'cli'] as const;
+const PACKAGES = ['core', 'adapter-memory', 'adapter-sqlite', 'adapter-redis', 'adapter-postgres', 'llm', 'cli'] as const;
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const rootDevDeps: Record<string, string> = json(join(root, 'package.json')).devDependencies;
 const llmDevDeps: Record<string, string> = json(join(root, 'packages/llm/package.json')).devDependencies;
@@ -41,6 +43,7 @@ beforeAll(async () => {
     '@types/node': rootDevDeps['@types/node'] as string,
     ioredis: rootDevDeps.ioredis as string,
     openai: rootDevDeps.openai as string,
+    pg: rootDevDeps.pg as string,
     // @spendguard/cli's peer dependency, named so the consumer's registry and the package's are one.
     'prom-client': cliDevDeps['prom-client'] as string,
   };
@@ -68,7 +71,8 @@ beforeAll(async () => {
   };
   writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
   writeFileSync(join(app, 'tsconfig.llm-only.json'), JSON.stringify({ compilerOptions, files: ['llm-only.ts'] }));
-  for (const file of ['consumer.ts', 'llm-only.ts', 'redis-service.ts']) copyFileSync(join(appSources, file), join(app, file));
+  for (const file of ['consumer.ts', 'llm-only.ts', 'redis-service.ts', 'postgres-service.ts'])
+    copyFileSync(join(appSources, file), join(app, file));
   // --ignore-scripts: better-sqlite3 is not built (nothing here runs it); --prefer-offline: npm's cache first.
   await run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: app, env });
 }, 240_000);
@@ -151,6 +155,35 @@ describe('packed packages in a fresh npm project', () => {
       const keys = await client.keys(`{${prefix}}*`);
       if (keys.length > 0) await client.del(...keys);
       await client.quit();
+    }
+  });
+
+  it('a service bundled into one file spends through PostgreSQL with no sql/ folder beside it', async () => {
+    const url = await testPostgres();
+    const schema = `${RUN_ID}-consumer`.replace(/-/g, '_');
+    const out = join(dir, 'pg-service', 'service.mjs');
+    await build({
+      entryPoints: [join(dir, 'app', 'postgres-service.ts')],
+      absWorkingDir: join(dir, 'app'),
+      outfile: out,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      // pg is CommonJS and requires Node's modules (and optionally pg-native): give the ESM bundle a require.
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+      external: ['pg-native'],
+      logLevel: 'silent',
+    });
+    const admin = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      const { stdout } = await run(process.execPath, [out, url, schema], { cwd: join(dir, 'pg-service'), timeout: 20_000 });
+      expect(JSON.parse(stdout)).toEqual({ first: true, second: false, used: 2.5, remaining: 7.5 });
+      const { rows } = await admin.query('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [schema]);
+      expect(rows).toEqual([{ n: 1 }]);
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
     }
   });
 });

@@ -3,6 +3,7 @@
 
 import { createServer } from 'node:http';
 import { memoryAdapter } from '@spendguard/adapter-memory';
+import { type PostgresAdapterOptions, postgresAdapter, SCHEMA_VERSION } from '@spendguard/adapter-postgres';
 import { type RedisAdapterOptions, redisAdapter } from '@spendguard/adapter-redis';
 import { type SqliteAdapter, sqliteAdapter } from '@spendguard/adapter-sqlite';
 import {
@@ -34,6 +35,7 @@ import { startFakeLlmServer } from '@spendguard/llm/testing';
 import Database from 'better-sqlite3';
 import { Cluster, Redis } from 'ioredis';
 import OpenAI from 'openai';
+import pg from 'pg';
 import { Registry } from 'prom-client';
 
 const budgets: BudgetDefinition[] = [
@@ -44,11 +46,13 @@ const budgets: BudgetDefinition[] = [
 const onMemory: SpendGuard = createSpendGuard({ store: memoryAdapter(), budgets });
 const sqliteFile: SqliteAdapter = sqliteAdapter({ path: './spend.db', ledger: true });
 const sqliteOpen = sqliteAdapter({ database: new Database(':memory:') });
+const postgresOptions: PostgresAdapterOptions = { pool: new pg.Pool({ max: 4 }), schema: `budgets_v${SCHEMA_VERSION}` };
 const redisOptions: RedisAdapterOptions = { client: new Redis('redis://127.0.0.1:6379'), prefix: 'app', commandTimeoutMs: 500 };
 const stores: StorageAdapter[] = [
   sqliteFile,
   sqliteOpen,
   redisAdapter(redisOptions),
+  postgresAdapter(postgresOptions),
   redisAdapter({ client: new Cluster([{ host: '127.0.0.1', port: 7000 }]) }),
 ];
 
