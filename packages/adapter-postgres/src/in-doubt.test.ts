@@ -16,10 +16,13 @@ const budgets = [{ id: 'monthly', limit: 100 }];
 /** A pool whose next batch call is sent but its answer dropped ('answer'), or not sent at all ('request'). */
 function faultyPool(real: pg.Pool) {
   let fault: 'answer' | 'request' | undefined;
+  /** While set, the questions about a lost batch get no answer either (the server is still away). */
+  let unreachable = false;
   const held: Array<() => Promise<unknown>> = [];
   const pool = {
     connect: real.connect.bind(real),
     async query(text: string, values?: unknown[]) {
+      if (unreachable && text.includes('.calls')) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
       if (fault && text.includes('.batch(')) {
         const kind = fault;
         fault = undefined;
@@ -37,6 +40,9 @@ function faultyPool(real: pg.Pool) {
     pool: pool as unknown as pg.Pool,
     drop(kind: 'answer' | 'request') {
       fault = kind;
+    },
+    unreachable(on: boolean) {
+      unreachable = on;
     },
     /** Sends the held request now, as a network that delayed it would. */
     arriveLate: () => (held.shift() as () => Promise<unknown>)(),
@@ -71,5 +77,57 @@ describe('postgresAdapter when an answer is lost', () => {
     expect(String((err as Error).message)).toContain('nothing was recorded');
     await expect(faulty.arriveLate()).rejects.toMatchObject({ code: '23505' });
     expect(await used(guard)).toBe(1);
+  });
+
+  it('past inDoubtWaitMs without an answer the call throws not knowing; committed after all, a warning says so', async () => {
+    const schema = schemas.newSchema('doubt');
+    const faulty = faultyPool(await schemas.pool());
+    const guard = createSpendGuard({ store: postgresAdapter({ pool: faulty.pool, schema, inDoubtWaitMs: 200 }), budgets });
+    await guard.spend({}, 1);
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => {
+      if (w.code === 'SPENDGUARD_IN_DOUBT') warnings.push(w.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      faulty.unreachable(true);
+      faulty.drop('answer');
+      const err = await guard.spend({}, 2).catch((e: unknown) => e);
+      expect(isSpendGuardError(err, 'STORE_UNAVAILABLE')).toBe(true);
+      expect(String((err as Error).message)).toContain('keeps asking');
+      faulty.unreachable(false);
+      await guard.spend({}, 4); // the next batch that gets through asks about the lost one
+      for (let i = 0; i < 50 && warnings.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(warnings).toHaveLength(1);
+      expect(await used(guard)).toBe(7);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('past inDoubtWaitMs, a batch that never ran is fenced off by the next batch, with no warning', async () => {
+    const schema = schemas.newSchema('doubt');
+    const faulty = faultyPool(await schemas.pool());
+    const guard = createSpendGuard({ store: postgresAdapter({ pool: faulty.pool, schema, inDoubtWaitMs: 200 }), budgets });
+    await guard.spend({}, 1);
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => {
+      if (w.code === 'SPENDGUARD_IN_DOUBT') warnings.push(w.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      faulty.unreachable(true);
+      faulty.drop('request');
+      expect(isSpendGuardError(await guard.spend({}, 2).catch((e: unknown) => e), 'STORE_UNAVAILABLE')).toBe(true);
+      faulty.unreachable(false);
+      await guard.spend({}, 4);
+      await guard.close(); // asks about what is left
+      await expect(faulty.arriveLate()).rejects.toMatchObject({ code: '23505' });
+      expect(warnings).toEqual([]);
+      const reader = createSpendGuard({ store: postgresAdapter({ pool: await schemas.pool(), schema }), budgets });
+      expect(await used(reader)).toBe(5);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });

@@ -37,13 +37,16 @@ export interface PostgresAdapterOptions {
   schema?: string;
   /** How long a period's totals stay readable after the period ends (ms). Default 2 years. */
   historyRetentionMs?: number;
+  /**
+   * How long a call whose answer was lost waits for the server to say whether it committed (ms), before
+   * it throws not knowing. Default 15 000.
+   */
+  inDoubtWaitMs?: number;
 }
 
 /** How many forgotten rows one batch deletes at most (the function's own bound), and how often it looks. */
 const FORGET_BATCH = 256;
 const SWEEP_EVERY_MS = 1000;
-/** How long a batch whose answer was lost waits for the server to say whether it committed. */
-const ANSWER_LOST_WAIT_MS = 15_000;
 /** Conflicts (a deadlock the server broke) are sent again this many times. */
 const CONFLICT_RETRIES = 5;
 
@@ -56,7 +59,7 @@ const CONFLICT_RETRIES = 5;
  * **A call that threw recorded nothing.** Every batch writes its id and its results in the same
  * transaction. When the connection is lost before the answer (the backend was terminated, the server
  * restarted, the network dropped), the adapter asks the server, as soon as it answers again (waiting up to
- * 15 s), by inserting a fence row with that id: if the batch committed, its stored results answer its
+ * `inDoubtWaitMs`), by inserting a fence row with that id: if the batch committed, its stored results answer its
  * calls; if not, the fence makes the batch fail should it still arrive, and its calls throw, having recorded
  * nothing. If the server does not answer within that time, the calls throw STORE_UNAVAILABLE and the
  * adapter keeps asking; should the batch turn out to have committed, it emits a process warning (code
@@ -77,13 +80,8 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
       `postgresAdapter schema must be a name of 1 to 63 bytes (PostgreSQL cuts longer identifiers); got ${JSON.stringify(schema)}.`,
     );
   }
-  const historyRetentionMs = options.historyRetentionMs ?? DEFAULT_HISTORY_RETENTION_MS;
-  if (!Number.isInteger(historyRetentionMs) || historyRetentionMs <= 0) {
-    throw new SpendGuardError(
-      'INVALID_CONFIG',
-      `postgresAdapter historyRetentionMs must be a positive whole number of milliseconds; got ${String(historyRetentionMs)}.`,
-    );
-  }
+  const historyRetentionMs = positive(options.historyRetentionMs, DEFAULT_HISTORY_RETENTION_MS, 'historyRetentionMs');
+  const inDoubtWaitMs = positive(options.inDoubtWaitMs, 15_000, 'inDoubtWaitMs');
   const s = quoteIdentifier(schema);
   /** The schema check, started at once; one that failed for want of a server is tried again by the next call. */
   let ready = migrate(pool, schema);
@@ -155,7 +153,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
   }
 
   async function recover(id: string, cause: unknown): Promise<Outcome[]> {
-    const giveUpAt = Date.now() + ANSWER_LOST_WAIT_MS;
+    const giveUpAt = Date.now() + inDoubtWaitMs;
     for (;;) {
       try {
         const found = await fence(id);
@@ -182,7 +180,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
         unresolved.delete(id);
         if (found !== 'not-run') {
           process.emitWarning(
-            `spendguard: batch ${id} of ${found.length} calls committed in PostgreSQL although its calls threw STORE_UNAVAILABLE (its answer was lost and the server did not answer for ${ANSWER_LOST_WAIT_MS} ms): those spends stay recorded.`,
+            `spendguard: batch ${id} of ${found.length} calls committed in PostgreSQL although its calls threw STORE_UNAVAILABLE (its answer was lost and the server did not answer for ${inDoubtWaitMs} ms): those spends stay recorded.`,
             { code: 'SPENDGUARD_IN_DOUBT' },
           );
         }
@@ -289,4 +287,15 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
       if (unresolved.size > 0) await resolveLater();
     },
   };
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new SpendGuardError(
+      'INVALID_CONFIG',
+      `postgresAdapter ${name} must be a positive whole number of milliseconds; got ${String(value)}.`,
+    );
+  }
+  return value;
 }
