@@ -1,13 +1,14 @@
-// `pnpm bench [-- --only memory,sqlite,redis]`: prints the benchmark table with ratios measured in one run.
+// `pnpm bench [-- --only memory,sqlite,redis,postgres]`: prints the benchmark table with ratios measured in one run.
 import { printTable, type Row } from './harness.js';
 import { memoryPerInstance, memoryRows } from './memory.js';
+import { postgresRows } from './postgres.js';
 import { redisRows } from './redis.js';
 import { type FairnessReport, sqliteRows } from './sqlite.js';
 
 const onlyIndex = process.argv.indexOf('--only');
 const onlyArg =
   process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? (onlyIndex >= 0 ? process.argv[onlyIndex + 1] : undefined);
-const only = new Set((onlyArg ?? 'memory,sqlite,redis').split(','));
+const only = new Set((onlyArg ?? 'memory,sqlite,redis,postgres').split(','));
 
 const rows: Row[] = [];
 let fairness: FairnessReport[] = [];
@@ -22,6 +23,7 @@ if (only.has('sqlite')) {
   fairness = sqlite.fairness;
 }
 if (only.has('redis')) rows.push(...(await redisRows()));
+if (only.has('postgres')) rows.push(...(await postgresRows()));
 
 const RATIOS = [
   {
@@ -72,6 +74,20 @@ const RATIOS = [
     to: 'redis leased: memory adapter spend, 3 budgets, 1 in flight (reference, same run)',
     target: '≥ 50 %',
   })),
+  ...[1, 16].flatMap((n) => [
+    {
+      label: `postgres spend / raw transaction ceiling, ${n} in flight`,
+      of: `postgres: spend, 3 budgets, ${n} in flight`,
+      to: `postgres: raw 3-row transaction (BEGIN, SELECT … FOR UPDATE, UPDATE, COMMIT), ${n} in flight`,
+      target: n === 16 ? '≥ 70 %' : '',
+    },
+    {
+      label: `postgres spend / RateLimiterPostgres, ${n} in flight`,
+      of: `postgres: spend, 3 budgets, ${n} in flight`,
+      to: `postgres: rate-limiter-flexible RateLimiterPostgres.consume, ${n} in flight`,
+      target: n === 16 ? '≥ 100 %' : '',
+    },
+  ]),
 ];
 
 console.log(`spendguard benchmark — node ${process.version}, ${new Date().toISOString()}\n`);
