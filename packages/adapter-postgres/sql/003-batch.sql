@@ -1,6 +1,6 @@
 -- One batch of calls, applied in order in one transaction, each all or nothing with its own result.
 -- `p_ops`: [{ t: 'c' | 's' | 'l' | 'r' | 'o', … }] (see src/batch.ts), `p_refs`: the refs they point at
--- by index, `p_settings`: { retention, eventRetention, history, sweep }. Returns { results, swept }.
+-- by index, `p_settings`: { retention, eventRetention, history, callRetention, sweep }. Returns { results, swept }.
 --
 -- Every totals row the batch touches is locked and read once, kept in arrays while the calls run, and
 -- written once at the end (a row written once per call would leave one row version per call behind).
@@ -35,6 +35,7 @@ DECLARE
   v_due_holds jsonb;
   v_due_slices jsonb;
   v_due jsonb;
+  v_settles text[];
   v_key record;
   v_row record;
   v_amount bigint;
@@ -93,13 +94,20 @@ BEGIN
   -- the callers' clocks decide only periods and days (in the refs).
   v_now := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
 
-  -- The rows the calls name, locked by id.
-  PERFORM 1 FROM @schema.reservations AS r
-    WHERE r.id = ANY(ARRAY(SELECT o->>'rid' FROM jsonb_array_elements(p_ops) AS o WHERE o->>'t' = 's'))
-    ORDER BY r.id FOR UPDATE;
-  PERFORM 1 FROM @schema.leases AS l
-    WHERE l.id = ANY(ARRAY(SELECT o->>'id' FROM jsonb_array_elements(p_ops) AS o WHERE o->>'t' = 'l'))
-    ORDER BY l.id FOR UPDATE;
+  -- The rows the calls name, locked by id (only when the batch has such calls: most are all charges).
+  v_settles := ARRAY(SELECT o->>'rid' FROM jsonb_array_elements(p_ops) AS o WHERE o->>'t' = 's');
+  IF cardinality(v_settles) > 0 THEN
+    PERFORM 1 FROM @schema.reservations AS r WHERE r.id = ANY(v_settles) ORDER BY r.id FOR UPDATE;
+  END IF;
+  IF p_ops @> '[{"t": "l"}]' THEN
+    PERFORM 1 FROM @schema.leases AS l
+      WHERE l.id = ANY(ARRAY(SELECT o->>'id' FROM jsonb_array_elements(p_ops) AS o WHERE o->>'t' = 'l'))
+      ORDER BY l.id FOR UPDATE;
+  END IF;
+  -- Forgetting first, before the hot rows are locked: it holds nothing the calls wait for.
+  IF (p_settings->>'sweep')::boolean THEN
+    v_swept := @schema.forget_due(v_now, 256);
+  END IF;
   -- Holds whose time is up, and slices whose holder stopped renewing them (presumed dead).
   SELECT coalesce(jsonb_agg(to_jsonb(d) ORDER BY d.expires_at), '[]') INTO v_due_holds FROM (
     SELECT r.id, r.amount, r.refs, r.expires_at FROM @schema.reservations AS r
@@ -125,8 +133,7 @@ BEGIN
     END IF;
   END LOOP;
   FOR v_ref, v_n IN
-    SELECT jsonb_array_elements(r.refs), 1 FROM @schema.reservations AS r
-      WHERE r.id = ANY(ARRAY(SELECT o->>'rid' FROM jsonb_array_elements(p_ops) AS o WHERE o->>'t' = 's'))
+    SELECT jsonb_array_elements(r.refs), 1 FROM @schema.reservations AS r WHERE r.id = ANY(v_settles)
     UNION ALL SELECT jsonb_array_elements(d->'refs'), 0 FROM jsonb_array_elements(v_due_holds) AS d
     UNION ALL SELECT d->'ref', 0 FROM jsonb_array_elements(v_due_slices) AS d
   LOOP
@@ -209,10 +216,6 @@ BEGIN
       forget_at = (v_due->>'expires_at')::bigint + v_retention
       WHERE l.id = v_due->>'id';
   END LOOP;
-  IF (p_settings->>'sweep')::boolean THEN
-    v_swept := @schema.forget_due(v_now, 256);
-  END IF;
-
   FOR v_op IN SELECT e FROM jsonb_array_elements(p_ops) WITH ORDINALITY AS a(e, o) ORDER BY o LOOP
     v_kind := v_op->>'t';
     a_ref := '{}'; a_lim := '{}'; a_used := '{}'; a_reserved := '{}'; a_leased := '{}'; a_idx := '{}';
@@ -517,7 +520,7 @@ BEGIN
       SELECT f, v_now + v_event_retention FROM unnest(v_facts) WITH ORDINALITY AS u(f, o) ORDER BY o;
   END IF;
   -- Last: a fence written for this id by a client that gave up on the batch makes it fail here, whole.
-  INSERT INTO @schema.calls (id, results, forget_at) VALUES (p_id, to_jsonb(v_results), v_now + v_retention);
+  INSERT INTO @schema.calls (id, results, forget_at) VALUES (p_id, to_jsonb(v_results), v_now + (p_settings->>'callRetention')::bigint);
   RETURN jsonb_build_object('results', to_jsonb(v_results), 'swept', v_swept);
 END $$;
 

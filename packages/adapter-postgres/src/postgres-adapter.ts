@@ -82,6 +82,13 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
   }
   const historyRetentionMs = positive(options.historyRetentionMs, DEFAULT_HISTORY_RETENTION_MS, 'historyRetentionMs');
   const inDoubtWaitMs = positive(options.inDoubtWaitMs, 15_000, 'inDoubtWaitMs');
+  /**
+   * How long a batch's results are kept for a client that lost its answer: the wait, many times over,
+   * and at least an hour (they cost ~170 bytes per call; a day of them at thousands of calls a second
+   * would be tens of gigabytes). A fence row written after that finds nothing, and the call is taken
+   * for one that never ran.
+   */
+  const callRetention = Math.max(3_600_000, 10 * inDoubtWaitMs);
   const s = quoteIdentifier(schema);
   /** The schema check, started at once; one that failed for want of a server is tried again by the next call. */
   let ready = migrate(pool, schema);
@@ -118,6 +125,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
       retention: retention(),
       eventRetention: eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS,
       history: historyRetentionMs,
+      callRetention,
       sweep,
     });
     for (let attempt = 0; ; attempt++) {
@@ -145,7 +153,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
     const inserted = await pool.query(
       `INSERT INTO ${s}.calls (id, results, forget_at)
         VALUES ($1, NULL, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint + $2) ON CONFLICT (id) DO NOTHING`,
-      [id, retention()],
+      [id, Math.max(retention(), callRetention)],
     );
     if (inserted.rowCount === 1) return 'not-run';
     const { rows } = await pool.query<{ results: Outcome[] | null }>(`SELECT results FROM ${s}.calls WHERE id = $1`, [id]);
