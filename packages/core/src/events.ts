@@ -27,6 +27,8 @@ export interface DeniedEvent {
   requested: number;
   remaining: number;
   attrs: Record<string, string>;
+  /** A shadow budget's would-be refusal: the call was admitted and counted all the same. */
+  shadow?: true;
 }
 
 export interface ResetEvent {

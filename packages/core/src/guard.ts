@@ -28,6 +28,7 @@ import { type Resolved, Resolver } from './resolver.js';
 import { type CommitResult, commitResult, type Refusal, type ReserveResult, type SpendResult } from './results.js';
 import { type Attributes, compileRules, type Rule } from './rules.js';
 import { SafeEmitter } from './safe-emitter.js';
+import { shadowDenials } from './shadow-budgets.js';
 import type { BudgetStatus } from './status.js';
 import { remainingOf } from './status.js';
 import { fromStore } from './store-call.js';
@@ -154,6 +155,8 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
       if (!outcome.replayed) events = this.deriver.derive(resolved.rules[i] as Rule, ref, t, now, events);
     }
     this.emitAll(events);
+    if (!outcome.replayed)
+      for (const d of shadowDenials(resolved.rules, resolved.refs, outcome, micros, amount, attrs)) this.emit('denied', d);
     if (kind === 'spend') return { allowed: true, spendId: outcome.callId, remaining };
     return { allowed: true, reservationId: outcome.callId, expiresAt: outcome.expiresAt as number, remaining };
   }

@@ -17,7 +17,8 @@ export interface BudgetDefinition {
   period?: PeriodUnit;
   timezone?: string;
   anchorDay?: number;
-  enforce?: 'hard' | 'soft';
+  /** 'hard' refuses; 'soft' only alerts; 'shadow' is checked like 'hard' but only reports what it would refuse (denied with shadow: true). */
+  enforce?: 'hard' | 'soft' | 'shadow';
   softLimit?: number | Record<string, number>;
   thresholds?: Partial<Thresholds>;
   allocatedFrom?: string;
@@ -34,6 +35,8 @@ export interface Rule {
   readonly per: readonly string[];
   readonly where: ReadonlyArray<readonly [string, ReadonlySet<string>]>;
   readonly hard: boolean;
+  /** Checked like a hard budget after the step, never refusing: a would-be refusal is reported. */
+  readonly shadow: boolean;
   readonly limit: KeyedMicros;
   readonly softLimit: KeyedMicros | null;
   readonly thresholds: Thresholds;
@@ -125,8 +128,8 @@ function compileRule(def: BudgetDefinition): Rule {
     throw configError(`budget '${id}': anchorDay only applies to period 'month'.`);
   }
   const enforce = def.enforce ?? 'hard';
-  if (enforce !== 'hard' && enforce !== 'soft') {
-    throw configError(`budget '${id}': enforce must be 'hard' or 'soft'; got ${JSON.stringify(enforce)}.`);
+  if (enforce !== 'hard' && enforce !== 'soft' && enforce !== 'shadow') {
+    throw configError(`budget '${id}': enforce must be 'hard', 'soft' or 'shadow'; got ${JSON.stringify(enforce)}.`);
   }
   const limit = wrapAmountError(() => keyedMicros(id, 'limit', def.limit, per.length));
   const softLimit = def.softLimit === undefined ? null : wrapAmountError(() => keyedMicros(id, 'softLimit', def.softLimit, per.length));
@@ -136,6 +139,7 @@ function compileRule(def: BudgetDefinition): Rule {
     per,
     where,
     hard: enforce === 'hard',
+    shadow: enforce === 'shadow',
     limit,
     softLimit,
     thresholds: thresholdsOf(id, def.thresholds),

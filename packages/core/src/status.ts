@@ -15,7 +15,7 @@ export interface BudgetStatus {
   budget: string;
   rule: string;
   key?: string;
-  enforce: 'hard' | 'soft';
+  enforce: 'hard' | 'soft' | 'shadow';
   limit: number;
   softLimit?: number;
   used: number;
@@ -77,7 +77,7 @@ export function statusOf(
   const status: BudgetStatus = {
     budget,
     rule: rule.id,
-    enforce: rule.hard ? 'hard' : 'soft',
+    enforce: rule.hard ? 'hard' : rule.shadow ? 'shadow' : 'soft',
     limit: fromMicros(t.limit),
     used: fromMicros(t.used),
     reserved: fromMicros(t.reserved - (t.leased ?? 0)),

@@ -44,7 +44,7 @@ export function statusTable(c: Colors, statuses: BudgetStatus[]): string {
   const rows = statuses.map((s) => {
     const paint = levelPaint(c, s.level);
     return [
-      s.enforce === 'soft' ? `${printable(s.budget)} ${c.dim('soft')}` : printable(s.budget),
+      s.enforce === 'hard' ? printable(s.budget) : `${printable(s.budget)} ${c.dim(s.enforce)}`,
       paint(s.level),
       statusBar(c, s),
       paint(percent(s.percentUsed)),

@@ -1,6 +1,7 @@
 // @spendguard/core/testing: the adapter conformance suite. An adapter is done when it passes.
 import { describe } from 'vitest';
 import type { ConformanceOptions } from './harness.js';
+import { beyondSuite } from './suite-beyond.js';
 import { faultsSuite } from './suite-faults.js';
 import { feedSuite } from './suite-feed.js';
 import { growthSuite } from './suite-growth.js';
@@ -24,6 +25,7 @@ export function runConformanceSuite(name: string, options: ConformanceOptions): 
     reservationsSuite(options);
     periodsSuite(options);
     limitsSuite(options);
+    beyondSuite(options);
     if (options.leases !== false) leasesSuite(options);
     if (options.feed !== false) feedSuite(options);
     propertiesSuite(options);
