@@ -55,6 +55,26 @@ export function estimateCost(input: EstimateInput, table: PriceTable = prices): 
   return fromMicros(costMicros(input.model, { input: prompt, cachedInput: 0, cacheWrite: 0, output }, table));
 }
 
+/**
+ * The largest output cap whose estimate fits in `budgetMicros` for a prompt of `promptTokens` (exact:
+ * integer arithmetic, as estimateCost rounds); negative when the prompt alone does not fit, and
+ * Infinity for a model whose output is free.
+ */
+export function outputTokensWithin(model: string, promptTokens: number, budgetMicros: number, table: PriceTable = prices): number {
+  const p = priceOf(model, table);
+  const out = BigInt(microsPerMillion(p.output));
+  const room = BigInt(budgetMicros) * 1_000_000n - BigInt(promptTokens) * BigInt(microsPerMillion(p.input));
+  if (room < 0n) return -1;
+  if (out === 0n) return Number.POSITIVE_INFINITY;
+  return Number(room / out);
+}
+
+/** The prompt's token count as estimateCost counts it. */
+export function promptTokensOf(input: Omit<EstimateInput, 'maxOutputTokens'>, table: PriceTable = prices): number {
+  if (input.inputTokens !== undefined) return nonNegativeInt(input.inputTokens, 'inputTokens');
+  return countPromptTokens(priceOf(input.model, table).provider, input.model, input.messages ?? [], input.system);
+}
+
 /** The usage object of an OpenAI chat completion, an OpenAI response, or an Anthropic message. */
 export type Usage = Record<string, unknown>;
 

@@ -85,7 +85,7 @@ describe('withBudget (OpenAI SDK)', () => {
     const guard = guardWith();
     // The fake server's failing models are not in the table: a default price lets them be estimated.
     const table = extendPrices({ defaultPrice: { provider: 'openai', input: 2, cachedInput: 0.5, output: 8 } });
-    const client = withBudget(openaiClient(), { guard, attrs: {}, prices: table });
+    const client = withBudget(openaiClient(), { guard, attrs: {}, prices: table, unknownModel: 'default' });
     await expect(client.chat.completions.create({ model: 'fail-500', messages: [], max_tokens: 5 })).rejects.toBeInstanceOf(
       OpenAI.InternalServerError,
     );

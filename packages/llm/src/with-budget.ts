@@ -1,10 +1,10 @@
 // withBudget: wraps an official OpenAI or Anthropic client so that every model call reserves its
 // estimated cost first, commits the real cost from the response's usage (the estimate when it has
 // none), and releases on failure.
-import type { Attributes, Refusal, SpendGuard } from '@spendguard/core';
+import { type Attributes, type Refusal, type ReserveResult, type SpendGuard, SpendGuardError } from '@spendguard/core';
 import { BudgetExceededError } from './budget-exceeded-error.js';
 import type { Budgeted } from './budgeted-client.js';
-import { costOf, estimateCost, type Usage } from './cost.js';
+import { costOf, estimateCost, outputTokensWithin, promptTokensOf, type Usage } from './cost.js';
 import { canonicalModel, type PriceTable, prices } from './prices.js';
 import { type SettleOptions, settle } from './settle.js';
 import { type ApiKind, StreamUsage } from './stream-usage.js';
@@ -34,6 +34,18 @@ export interface WithBudgetOptions<F = unknown> extends SettleOptions {
   defaultMaxOutputTokens?: number;
   /** How long a reservation holds while the call runs (ms). */
   ttlMs?: number;
+  /**
+   * When the call's output cap does not fit a budget, send it with the largest cap that does (at least
+   * `minOutputTokens`) instead of refusing it: max_tokens (Anthropic, OpenAI chat) or max_output_tokens.
+   */
+  fitMaxTokens?: boolean;
+  /** The smallest output cap fitMaxTokens sends; a call that cannot pay for it is refused. Default 256. */
+  minOutputTokens?: number;
+  /**
+   * A model the price table does not know: refused with INVALID_CONFIG before anything is reserved or
+   * sent ('refuse', the default), or priced at the table's defaultPrice ('default').
+   */
+  unknownModel?: 'refuse' | 'default';
 }
 
 /** Methods that make a paid call, by their path on the client. */
@@ -52,6 +64,13 @@ function promptOf(kind: ApiKind, params: Params): { messages: ChatMessage[]; sys
   }
   const messages = (params.messages as ChatMessage[] | undefined) ?? [];
   return params.system === undefined ? { messages } : { messages, system: params.system };
+}
+
+/** The param that caps a call's output, as the call named it (or the API's current name for it). */
+function maxOutputKey(kind: ApiKind, params: Params): string {
+  if (kind === 'anthropic') return 'max_tokens';
+  if (kind === 'openai-responses') return 'max_output_tokens';
+  return params.max_completion_tokens === undefined && params.max_tokens !== undefined ? 'max_tokens' : 'max_completion_tokens';
 }
 
 function maxOutputOf(kind: ApiKind, params: Params): number | undefined {
@@ -75,6 +94,18 @@ export function withBudget<C extends object, F = never>(client: C, options: With
   const { guard } = options;
   const table = options.prices ?? prices;
   const defaultMax = options.defaultMaxOutputTokens ?? 4096;
+  const fit = options.fitMaxTokens === true;
+  const minOutput = options.minOutputTokens ?? 256;
+  if (!Number.isInteger(minOutput) || minOutput < 1) {
+    throw new SpendGuardError('INVALID_CONFIG', `withBudget minOutputTokens must be a whole number ≥ 1; got ${String(minOutput)}.`);
+  }
+  const unknownModel = options.unknownModel ?? 'refuse';
+  if (unknownModel !== 'refuse' && unknownModel !== 'default') {
+    throw new SpendGuardError(
+      'INVALID_CONFIG',
+      `withBudget unknownModel must be 'refuse' or 'default'; got ${JSON.stringify(unknownModel)}.`,
+    );
+  }
 
   async function guarded(
     kind: ApiKind,
@@ -83,11 +114,32 @@ export function withBudget<C extends object, F = never>(client: C, options: With
     requestOptions?: unknown,
   ) {
     const model = String(params.model);
+    const known = canonicalModel(model, table);
+    if (known === undefined && unknownModel === 'refuse') {
+      throw new SpendGuardError(
+        'INVALID_CONFIG',
+        `no price for model '${model}' in the price table (as of ${table.asOf}), so its cost cannot be bounded: nothing was sent. Add its price with withBudget(client, { prices: extendPrices({ models: { '${model}': { provider, input, cachedInput, output } } }) }), or pass unknownModel: 'default' with a table that has a defaultPrice.`,
+      );
+    }
     const prompt = promptOf(kind, params);
-    const estimate = estimateCost({ model, ...prompt, maxOutputTokens: maxOutputOf(kind, params) ?? defaultMax }, table);
+    let maxOutput = maxOutputOf(kind, params) ?? defaultMax;
+    let estimate = estimateCost({ model, ...prompt, maxOutputTokens: maxOutput }, table);
     const base = typeof options.attrs === 'function' ? options.attrs(params) : options.attrs;
-    const attrs = { ...base, model: canonicalModel(model, table) ?? model };
-    const r = await guard.reserve(attrs, estimate, options.ttlMs === undefined ? undefined : { ttlMs: options.ttlMs });
+    const attrs = { ...base, model: known ?? model };
+    const ttl = options.ttlMs === undefined ? undefined : { ttlMs: options.ttlMs };
+    let r: ReserveResult = await guard.reserve(attrs, estimate, ttl);
+    let fitted: number | undefined;
+    // Each refusal names the budget short of room and what it has left: the cap is lowered to fit it, and
+    // asked again (another budget may then be the one short).
+    for (let tries = 0; !r.allowed && fit && r.reason === 'limit_exceeded' && tries < 4; tries++) {
+      const promptTokens = promptTokensOf({ model, ...prompt }, table);
+      const room = outputTokensWithin(model, promptTokens, Math.round(r.remaining * 1e6), table);
+      if (room < minOutput || room >= maxOutput) break;
+      maxOutput = room;
+      fitted = room;
+      estimate = estimateCost({ model, ...prompt, maxOutputTokens: maxOutput }, table);
+      r = await guard.reserve(attrs, estimate, ttl);
+    }
     if (!r.allowed) {
       if ('fallback' in options)
         return typeof options.fallback === 'function'
@@ -95,12 +147,13 @@ export function withBudget<C extends object, F = never>(client: C, options: With
           : options.fallback;
       throw new BudgetExceededError(r);
     }
+    const capped = fitted === undefined ? params : { ...params, [maxOutputKey(kind, params)]: fitted };
     const sent =
       kind === 'openai-chat' &&
-      params.stream === true &&
-      (params.stream_options as { include_usage?: boolean } | undefined)?.include_usage !== true
-        ? { ...params, stream_options: { ...(params.stream_options as object | undefined), include_usage: true } }
-        : params;
+      capped.stream === true &&
+      (capped.stream_options as { include_usage?: boolean } | undefined)?.include_usage !== true
+        ? { ...capped, stream_options: { ...(capped.stream_options as object | undefined), include_usage: true } }
+        : capped;
     let result: unknown;
     try {
       result = await create(sent, requestOptions);
