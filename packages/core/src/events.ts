@@ -14,7 +14,8 @@ export interface TransitionEvent {
 
 export interface AlertEvent {
   budget: string;
-  level: AlertLevel | 'soft_limit';
+  /** 'forecast': the period's spend, projected to its end, passes the limit (budgets with forecast: true). */
+  level: AlertLevel | 'soft_limit' | 'forecast';
   used: number;
   limit: number;
   percentUsed: number;

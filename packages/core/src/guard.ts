@@ -16,6 +16,7 @@ import { SpendGuardError } from './errors.js';
 import { EventDeriver, NO_EVENTS } from './event-derivation.js';
 import { EventFeed, type EventsOptions } from './event-feed.js';
 import type { EventsPage, GuardEvent, SpendGuardEvents } from './events.js';
+import { ForecastAlerts } from './forecast-alerts.js';
 import { guardOptionsOf, type SpendGuardOptions } from './guard-options.js';
 import { IdSource } from './ids.js';
 import { JournalRunner } from './journal-runner.js';
@@ -50,6 +51,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   private readonly journal: JournalRunner | undefined;
   private readonly leases: LeasedAllowances | undefined;
   private readonly feed: EventFeed;
+  private readonly forecasts: ForecastAlerts;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -94,6 +96,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
           );
     this.reads = new Reads(this.store, this.resolver);
     this.feed = new EventFeed(this.store, this.deriver);
+    this.forecasts = new ForecastAlerts(this.store, this.ids);
     this.limits = new LimitChanges(this.store, this.resolver, this.reads, this.clock);
     this.store.configure({ retentionMs: o.retentionMs, eventRetentionMs: o.eventRetentionMs });
   }
@@ -155,8 +158,10 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
       if (!outcome.replayed) events = this.deriver.derive(resolved.rules[i] as Rule, ref, t, now, events);
     }
     this.emitAll(events);
-    if (!outcome.replayed)
+    if (!outcome.replayed) {
       for (const d of shadowDenials(resolved.rules, resolved.refs, outcome, micros, amount, attrs)) this.emit('denied', d);
+      for (const a of await this.forecasts.after(resolved.rules, resolved.refs, outcome.totals, now)) this.emit('alert', a);
+    }
     if (kind === 'spend') return { allowed: true, spendId: outcome.callId, remaining };
     return { allowed: true, reservationId: outcome.callId, expiresAt: outcome.expiresAt as number, remaining };
   }
@@ -247,6 +252,8 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     if (outcome.status === 'released_before') throw releasedReservation(id);
     if (outcome.status === 'committed_before') return commitResult(outcome.spendId, outcome.actual, outcome.reserved, outcome.expired);
     this.emitAll(this.deriver.deriveSettle(id, micros, outcome, now));
+    const rules = outcome.instances.map((ref) => this.resolver.ruleOfRef(ref));
+    for (const a of await this.forecasts.after(rules, outcome.instances, outcome.totals, now)) this.emit('alert', a);
     return commitResult(spendId, micros, outcome.reserved, outcome.expired);
   }
 

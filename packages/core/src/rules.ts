@@ -20,6 +20,8 @@ export interface BudgetDefinition {
   /** 'hard' refuses; 'soft' only alerts; 'shadow' is checked like 'hard' but only reports what it would refuse (denied with shadow: true). */
   enforce?: 'hard' | 'soft' | 'shadow';
   softLimit?: number | Record<string, number>;
+  /** Alert (level 'forecast') once per period when the period's spend, projected to its end, passes the limit. */
+  forecast?: boolean;
   thresholds?: Partial<Thresholds>;
   allocatedFrom?: string;
 }
@@ -126,6 +128,9 @@ function compileRule(def: BudgetDefinition): Rule {
   }
   if (def.anchorDay !== undefined && unit !== 'month') {
     throw configError(`budget '${id}': anchorDay only applies to period 'month'.`);
+  }
+  if (def.forecast !== undefined && typeof def.forecast !== 'boolean') {
+    throw configError(`budget '${id}': forecast must be true or false; got ${JSON.stringify(def.forecast)}.`);
   }
   const enforce = def.enforce ?? 'hard';
   if (enforce !== 'hard' && enforce !== 'soft' && enforce !== 'shadow') {

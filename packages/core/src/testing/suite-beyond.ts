@@ -1,6 +1,7 @@
-// Conformance: budgets beyond a monthly cap — shadow budgets, checked like hard ones and never refusing.
+// Conformance: budgets beyond a monthly cap — shadow budgets (checked like hard ones, never refusing) and
+// forecast alerts (once per period, from one guard, when the projection passes the limit).
 import { describe, expect, it } from 'vitest';
-import type { DeniedEvent } from '../events.js';
+import type { AlertEvent, DeniedEvent } from '../events.js';
 import type { BudgetDefinition } from '../rules.js';
 import { type ConformanceOptions, fixture } from './harness.js';
 
@@ -66,6 +67,50 @@ export function beyondSuite(options: ConformanceOptions): void {
         code: 'INVALID_CONFIG',
         message: expect.stringContaining("'shadow'"),
       });
+    });
+  });
+
+  describe('beyond a monthly cap: forecast alerts', () => {
+    it('alerts once per period, from one guard of two, once a quarter of the period has passed and the projection passes the limit', {
+      timeout,
+    }, async () => {
+      const f = await fixture(options, [{ id: 'monthly', limit: 100, forecast: true }], 2);
+      const [a, b] = f.guards as [(typeof f.guards)[0], (typeof f.guards)[0]];
+      const forecasts: AlertEvent[] = [];
+      for (const g of [a, b]) g.on('alert', (e) => e.level === 'forecast' && forecasts.push(e));
+      f.clock.set('2026-11-03T00:00:00Z'); // 2 of 30 days: too early to trust a projection
+      await a.spend({}, 30); // on pace for 450
+      expect(forecasts).toEqual([]);
+      f.clock.set('2026-11-10T00:00:00Z'); // 9 of 30 days
+      await Promise.all([a.spend({}, 1), b.spend({}, 1), a.spend({}, 1), b.spend({}, 1)]); // on pace for ~113
+      expect(forecasts).toHaveLength(1);
+      expect(forecasts[0]).toMatchObject({ budget: 'monthly', level: 'forecast', used: expect.any(Number), limit: 100 });
+      expect(forecasts[0]?.message).toMatch(/on pace to pass its limit in period 2026-11/);
+      await a.spend({}, 1);
+      await b.spend({}, 1);
+      expect(forecasts).toHaveLength(1);
+      f.clock.set('2026-12-12T00:00:00Z'); // the next period: 11 of 31 days
+      await b.spend({}, 40); // on pace for ~113 again
+      expect(forecasts).toHaveLength(2);
+      expect(forecasts[1]?.message).toMatch(/2026-12/);
+    });
+
+    it('says nothing while the projection stays under the limit, and counts a commit like a spend', { timeout }, async () => {
+      const f = await fixture(options, [{ id: 'monthly', limit: 100, forecast: true }]);
+      const forecasts: AlertEvent[] = [];
+      f.guard.on('alert', (e) => e.level === 'forecast' && forecasts.push(e));
+      f.clock.set('2026-11-16T00:00:00Z'); // half the month
+      await f.guard.spend({}, 40); // on pace for 80
+      expect(forecasts).toEqual([]);
+      const r = await f.guard.reserve({}, 5);
+      if (!r.allowed) throw new Error('refused');
+      expect(forecasts).toEqual([]); // held, not used
+      await f.guard.commit(r.reservationId, 15); // 55: on pace for 110
+      expect(forecasts).toHaveLength(1);
+    });
+
+    it('refuses a forecast that is not a boolean with INVALID_CONFIG', { timeout }, async () => {
+      await expect(fixture(options, [{ id: 'x', limit: 1, forecast: 'yes' as never }])).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     });
   });
 }
