@@ -80,7 +80,7 @@ export const SCRIPT = `
     c.status = s;
     setLevel(c.card, s.level);
     c.pill.textContent = s.level;
-    c.soft.hidden = s.enforce !== 'soft';
+    c.soft.hidden = s.enforce === 'hard'; c.soft.textContent = s.enforce;
     c.used.textContent = amount(s.used);
     c.limit.textContent = '/ ' + amount(s.limit);
     c.pct.textContent = pct(s.percentUsed);
