@@ -5,7 +5,7 @@
 
 -- The effective limit of a ref: the first run-time override among its keys, else the configured one.
 CREATE OR REPLACE FUNCTION @schema.limit_of(ref jsonb, overrides jsonb) RETURNS bigint
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE AS $body$
 DECLARE
   k text;
 BEGIN
@@ -17,7 +17,7 @@ BEGIN
     END LOOP;
   END IF;
   RETURN (ref->>'limit')::bigint;
-END $$;
+END $body$;
 
 -- Whether `used` moved across a mark (level thresholds as fractions of the limit, or absolute amounts),
 -- give or take a micro-unit and 1e-12 relative, or the limit changed, or the step opened a period: the
@@ -26,7 +26,7 @@ END $$;
 CREATE OR REPLACE FUNCTION @schema.crosses_mark(
   marks jsonb, used_before bigint, used bigint, limit_before bigint, lim bigint, opens boolean
 ) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE AS $body$
 DECLARE
   lo double precision;
   hi double precision;
@@ -53,12 +53,12 @@ BEGIN
     END IF;
   END LOOP;
   RETURN false;
-END $$;
+END $body$;
 
 -- The feed fact for a step's totals `t` on `ref`, or null when the step caused no event there.
 CREATE OR REPLACE FUNCTION @schema.fact_for(ref jsonb, t jsonb, at bigint, used_delta bigint, overage jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE AS $body$
 DECLARE
   used_before bigint := (t->>'used')::bigint - used_delta;
   fact jsonb;
@@ -82,11 +82,11 @@ BEGIN
     fact := fact || jsonb_build_object('overage', overage);
   END IF;
   RETURN fact;
-END $$;
+END $body$;
 
 -- Deletes up to `max` rows whose forget time has passed, skipping rows other batches hold.
 CREATE OR REPLACE FUNCTION @schema.forget_due(p_now bigint, p_max integer) RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql AS $body$
 DECLARE
   left_ integer := p_max;
   n integer;
@@ -125,4 +125,4 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT; left_ := left_ - n;
   END IF;
   RETURN p_max - left_;
-END $$;
+END $body$;

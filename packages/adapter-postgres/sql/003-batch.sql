@@ -10,7 +10,7 @@
 -- detects aborts the whole batch, which the adapter sends again. Variables are prefixed v_ and the
 -- row cache c_, so that none is ever taken for a column.
 CREATE OR REPLACE FUNCTION @schema.batch(p_id text, p_ops jsonb, p_refs jsonb, p_settings jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql AS $body$
 DECLARE
   v_retention bigint := (p_settings->>'retention')::bigint;
   v_event_retention bigint := (p_settings->>'eventRetention')::bigint;
@@ -89,6 +89,9 @@ DECLARE
   c_forget bigint[] := '{}';
   c_dirty boolean[] := '{}';
 BEGIN
+  -- Limits are read under a shared lock that a limit write takes exclusively: a batch never checks a
+  -- call against a limit older than one another batch has already seen.
+  PERFORM pg_advisory_xact_lock_shared(@lock + 2);
   SELECT jsonb_object_agg(l.name, l.amount) INTO v_overrides FROM @schema.limits AS l;
   -- The server's clock decides expiry and retention, as every process and machine must agree on them;
   -- the callers' clocks decide only periods and days (in the refs).
@@ -522,14 +525,15 @@ BEGIN
   -- Last: a fence written for this id by a client that gave up on the batch makes it fail here, whole.
   INSERT INTO @schema.calls (id, results, forget_at) VALUES (p_id, to_jsonb(v_results), v_now + (p_settings->>'callRetention')::bigint);
   RETURN jsonb_build_object('results', to_jsonb(v_results), 'swept', v_swept);
-END $$;
+END $body$;
 
 -- Writes a run-time limit override if the limits are still at `p_expected` (compare-and-set).
 CREATE OR REPLACE FUNCTION @schema.set_limit(p_name text, p_amount bigint, p_expected bigint) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql AS $body$
 DECLARE
   v_version bigint;
 BEGIN
+  PERFORM pg_advisory_xact_lock(@lock + 2); -- waits for the batches that read the limits before
   UPDATE @schema.meta AS m SET value = m.value + 1 WHERE m.key = 'limits_version' AND m.value = p_expected
     RETURNING m.value INTO v_version;
   IF NOT FOUND THEN
@@ -539,4 +543,4 @@ BEGIN
   INSERT INTO @schema.limits AS l (name, amount) VALUES (p_name, p_amount)
     ON CONFLICT (name) DO UPDATE SET amount = excluded.amount;
   RETURN jsonb_build_object('ok', true, 'version', v_version);
-END $$;
+END $body$;

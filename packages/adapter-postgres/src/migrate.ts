@@ -17,19 +17,31 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** A number unique to the schema for its advisory locks (feed appends; migrations use `lockKey + 1`). */
+/**
+ * A number unique to the schema for its advisory locks: `lockKey` feed appends, `+ 1` migrations, `+ 2`
+ * run-time limits (batches hold it shared, a limit write exclusive).
+ */
 export function lockKey(schema: string): bigint {
   let h = 0xcbf29ce484222325n;
   for (const byte of new TextEncoder().encode(`spendguard:${schema}`)) {
     h = BigInt.asUintN(64, (h ^ BigInt(byte)) * 0x100000001b3n);
   }
-  // Even, so that lockKey + 1 is another key of the same schema.
-  return BigInt.asIntN(64, h) & ~1n;
+  // A multiple of 4, so that lockKey + 1 and + 2 are other keys of the same schema.
+  const key = BigInt.asIntN(64, h) & ~3n;
+  // The one value whose SQL literal is not a bigint (it reads as minus a number too large for one).
+  return key === -(2n ** 63n) ? key + 4n : key;
 }
 
 /** The SQL of a file for one schema. */
 export function sqlFor(file: SqlFile, schema: string): string {
-  return SQL_SOURCES[file].replaceAll('@schema', quoteIdentifier(schema)).replaceAll('@lock', String(lockKey(schema)));
+  // One pass with a function: the schema's name may itself hold '@lock' or '$&', which a second pass or a
+  // replacement string would rewrite. Function bodies are quoted as $body$ … $body$: a tag the name does
+  // not hold is chosen, or a name with '$body$' in it would end a body early.
+  const quoted = quoteIdentifier(schema);
+  let tag = '$body$';
+  for (let n = 0; quoted.includes(tag); n++) tag = `$body${n}$`;
+  const values: Record<string, string> = { '@schema': quoted, '@lock': String(lockKey(schema)), $body$: tag };
+  return SQL_SOURCES[file].replace(/@schema|@lock|\$body\$/g, (placeholder) => values[placeholder] as string);
 }
 
 /** Brings the schema to SCHEMA_VERSION; refuses one written by a newer adapter. */

@@ -42,6 +42,14 @@ describe('postgresAdapter schema', () => {
     expect((await guard.status('monthly')).used).toBe(2.5);
   });
 
+  for (const tag of ['x@lock', 'a$$b', 'x$body$y', 'x@schema', '$&', 'ÄÖ 😀', 'UPPER case']) {
+    it(`works in a schema named ${JSON.stringify(tag)}`, async () => {
+      const guard = createSpendGuard({ store: await schemas.adapter(schemas.newSchema(tag)), budgets });
+      expect((await guard.spend({}, 1)).allowed).toBe(true);
+      expect((await guard.status('monthly')).used).toBe(1);
+    });
+  }
+
   it('refuses a schema written by a newer adapter, saying to upgrade, and changes nothing', async () => {
     const schema = schemas.newSchema('newer');
     const first = createSpendGuard({ store: await schemas.adapter(schema), budgets });
