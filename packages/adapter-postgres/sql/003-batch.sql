@@ -36,6 +36,9 @@ DECLARE
   v_due_slices jsonb;
   v_due jsonb;
   v_settles text[];
+  v_keys text[];
+  v_names text[];
+  v_placeholders text[] := '{}';
   v_key record;
   v_row record;
   v_amount bigint;
@@ -88,6 +91,7 @@ DECLARE
   c_seen_used bigint[] := '{}';
   c_forget bigint[] := '{}';
   c_dirty boolean[] := '{}';
+  c_created boolean[] := '{}';
 BEGIN
   -- Limits are read under a shared lock that a limit write takes exclusively: a batch never checks a
   -- call against a limit older than one another batch has already seen.
@@ -114,10 +118,21 @@ BEGIN
   -- Holds whose time is up, and slices whose holder stopped renewing them (presumed dead).
   SELECT coalesce(jsonb_agg(to_jsonb(d) ORDER BY d.expires_at), '[]') INTO v_due_holds FROM (
     SELECT r.id, r.amount, r.refs, r.expires_at FROM @schema.reservations AS r
-    WHERE r.state = 'held' AND r.expires_at <= v_now ORDER BY r.expires_at LIMIT 64 FOR UPDATE SKIP LOCKED) AS d;
+    WHERE r.state = 'held' AND r.expires_at <= v_now ORDER BY r.expires_at LIMIT 1024 FOR UPDATE SKIP LOCKED) AS d;
   SELECT coalesce(jsonb_agg(to_jsonb(d) ORDER BY d.expires_at), '[]') INTO v_due_slices FROM (
     SELECT l.id, l.amount, l.ref, l.expires_at FROM @schema.leases AS l
-    WHERE l.amount > 0 AND l.expires_at <= v_now ORDER BY l.expires_at LIMIT 64 FOR UPDATE SKIP LOCKED) AS d;
+    WHERE l.amount > 0 AND l.expires_at <= v_now ORDER BY l.expires_at LIMIT 1024 FOR UPDATE SKIP LOCKED) AS d;
+
+  -- The idempotency keys of the batch's charges, claimed in sorted order (a new key as a row of this
+  -- batch, with forget_at 0 until its call is answered; an old one locked).
+  v_keys := ARRAY(SELECT k FROM (SELECT DISTINCT o->>'key' AS k FROM jsonb_array_elements(p_ops) AS o
+    WHERE o->>'t' = 'c' AND o->>'key' IS NOT NULL) AS d ORDER BY k COLLATE "C");
+  FOREACH v_ikey IN ARRAY v_keys LOOP
+    INSERT INTO @schema.idempotency (key, call_id, expires_at, forget_at) VALUES (v_ikey, '', NULL, 0) ON CONFLICT (key) DO NOTHING;
+    IF NOT FOUND THEN
+      PERFORM 1 FROM @schema.idempotency AS k WHERE k.key = v_ikey FOR UPDATE;
+    END IF;
+  END LOOP;
 
   -- Every totals row the batch reads or writes, created where a call may write it (so that two
   -- processes opening one instance-period queue on its row rather than race).
@@ -153,8 +168,10 @@ BEGIN
     ORDER BY u.inst COLLATE "C", u.per COLLATE "C"
   LOOP
     SELECT * INTO v_row FROM @schema.totals AS tt WHERE tt.instance = v_key.inst AND tt.period = v_key.per FOR UPDATE;
+    v_replay := false; -- here: whether this batch created the row
     IF NOT FOUND AND v_key.c THEN
       INSERT INTO @schema.totals (instance, period, forget_at) VALUES (v_key.inst, v_key.per, v_key.f) ON CONFLICT DO NOTHING;
+      v_replay := FOUND;
       SELECT * INTO v_row FROM @schema.totals AS tt WHERE tt.instance = v_key.inst AND tt.period = v_key.per FOR UPDATE;
     END IF;
     IF FOUND THEN
@@ -172,6 +189,19 @@ BEGIN
       c_seen_used[c_n] := v_row.seen_used;
       c_forget[c_n] := v_row.forget_at;
       c_dirty[c_n] := false;
+      c_created[c_n] := v_replay;
+    END IF;
+  END LOOP;
+  -- The instance rows a first write of a period may move, locked (or created, as placeholders with no
+  -- period, removed again below if unused) in sorted order.
+  v_names := ARRAY(SELECT DISTINCT u.inst FROM unnest(c_inst, c_opened) AS u(inst, opened) WHERE NOT u.opened ORDER BY 1);
+  v_names := ARRAY(SELECT n FROM unnest(v_names) AS n ORDER BY n COLLATE "C");
+  FOREACH v_last IN ARRAY v_names LOOP
+    INSERT INTO @schema.instances (name, rule, last_period, forget_at) VALUES (v_last, '', '', 0) ON CONFLICT (name) DO NOTHING;
+    IF FOUND THEN
+      v_placeholders := array_append(v_placeholders, v_last);
+    ELSE
+      PERFORM 1 FROM @schema.instances AS i WHERE i.name = v_last FOR UPDATE;
     END IF;
   END LOOP;
 
@@ -236,11 +266,12 @@ BEGIN
       v_ikey := v_op->>'key';
       v_replay := false;
       IF v_ikey IS NOT NULL THEN
-        -- Claimed first: a concurrent call with the same key waits here until this one commits.
-        INSERT INTO @schema.idempotency (key, call_id, expires_at, forget_at) VALUES (v_ikey, v_op->>'id', NULL, 0)
-          ON CONFLICT (key) DO NOTHING;
-        IF NOT FOUND THEN
-          SELECT k.call_id, k.expires_at, k.forget_at INTO v_seen FROM @schema.idempotency AS k WHERE k.key = v_ikey FOR UPDATE;
+        -- Claimed above (a concurrent call with the same key waits there until this batch commits): a
+        -- row of this batch not yet answered (forget_at 0) or forgotten is this call's; a live one replays.
+        SELECT k.call_id, k.expires_at, k.forget_at INTO v_seen FROM @schema.idempotency AS k WHERE k.key = v_ikey;
+        IF NOT FOUND THEN -- given back by a refused call earlier in this batch
+          INSERT INTO @schema.idempotency (key, call_id, expires_at, forget_at) VALUES (v_ikey, '', NULL, 0);
+        ELSE
           v_replay := v_seen.forget_at > v_now;
         END IF;
       END IF;
@@ -442,8 +473,8 @@ BEGIN
       c_dirty[v_i] := true;
       IF NOT c_opened[v_i] THEN
         c_opened[v_i] := true;
-        SELECT i.last_period INTO v_last FROM @schema.instances AS i WHERE i.name = v_ref->>'name' FOR UPDATE;
-        IF NOT FOUND THEN v_last := NULL; END IF;
+        SELECT i.last_period INTO v_last FROM @schema.instances AS i WHERE i.name = v_ref->>'name';
+        IF NOT FOUND OR v_last = '' THEN v_last := NULL; END IF;
         IF v_last IS NULL OR (v_ref->>'period') COLLATE "C" > v_last THEN
           IF v_last IS NOT NULL THEN
             v_prev := (c_index->>(jsonb_build_array(v_ref->>'name', v_last)::text))::int;
@@ -457,7 +488,7 @@ BEGIN
           END IF;
           INSERT INTO @schema.instances AS i (name, rule, last_period, forget_at)
             VALUES (v_ref->>'name', v_ref->>'rule', v_ref->>'period', c_forget[v_i])
-            ON CONFLICT (name) DO UPDATE SET last_period = excluded.last_period, forget_at = excluded.forget_at
+            ON CONFLICT (name) DO UPDATE SET rule = excluded.rule, last_period = excluded.last_period, forget_at = excluded.forget_at
             WHERE i.last_period < excluded.last_period;
         END IF;
       END IF;
@@ -514,6 +545,13 @@ BEGIN
   FROM unnest(c_inst, c_per, c_opened, c_used, c_reserved, c_leased, c_day, c_day_used, c_seen_limit, c_seen_used,
     c_forget, c_dirty) AS u(inst, per, opened, used, reserved, leased, day, day_used, seen_limit, seen_used, forget, dirty)
   WHERE u.dirty AND tt.instance = u.inst AND tt.period = u.per;
+
+  -- What only served to lock goes again: a refused call stores nothing.
+  DELETE FROM @schema.totals AS tt USING unnest(c_inst, c_per, c_created, c_opened) AS u(inst, per, created, opened)
+    WHERE u.created AND NOT u.opened AND tt.instance = u.inst AND tt.period = u.per;
+  IF cardinality(v_placeholders) > 0 THEN
+    DELETE FROM @schema.instances AS i WHERE i.name = ANY(v_placeholders) AND i.last_period = '';
+  END IF;
 
   IF cardinality(v_facts) > 0 THEN
     -- Held until commit, so that the feed's ids are in commit order: a reader that saw a fact never

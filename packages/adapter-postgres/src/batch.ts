@@ -10,6 +10,7 @@ import type {
   SettleOutcome,
   SettleRequest,
 } from '@spendguard/core/adapter';
+import { storedJson } from './stored-text.js';
 
 export type Op =
   | { kind: 'charge'; req: ChargeRequest }
@@ -70,15 +71,15 @@ export function encodeOps(ops: readonly Op[]): { ops: string; refs: string } {
         return { t: op.kind === 'read' ? 'r' : 'o', refs: op.refs.map(refAt) };
     }
   });
-  return { ops: JSON.stringify(encoded), refs: `[${table.join(',')}]` };
+  return { ops: storedJson(encoded), refs: `[${table.join(',')}]` };
 }
 
-/** Refs are immutable and reused while their period and day last: each is encoded once. */
+/** Refs are immutable and reused while their period and day last: each is encoded once (stored-text.ts). */
 const encodedRefs = new WeakMap<InstanceRef, string>();
 function refJson(ref: InstanceRef): string {
   let json = encodedRefs.get(ref);
   if (json === undefined) {
-    json = JSON.stringify(ref);
+    json = storedJson(ref);
     encodedRefs.set(ref, json);
   }
   return json;

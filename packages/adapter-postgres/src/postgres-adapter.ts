@@ -29,6 +29,7 @@ import { encodeOps, type LeaseItemOutcome, type Op, type Outcome } from './batch
 import { BatchQueue } from './batch-queue.js';
 import { isConflict, isFenced, isStatementError, neverSent, unavailable } from './errors.js';
 import { migrate, quoteIdentifier } from './migrate.js';
+import { fromStored, fromStoredValue, nameTooLong, toStored } from './stored-text.js';
 
 export interface PostgresAdapterOptions {
   /** A node-postgres `Pool` that the caller owns (and ends). */
@@ -222,11 +223,26 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
       eventRetentionMs = Math.max(eventRetentionMs ?? 0, settings.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS);
     },
 
-    charge: (req: ChargeRequest) => batches.submit({ kind: 'charge', req }) as Promise<ChargeOutcome>,
-    settle: (req: SettleRequest) => batches.submit({ kind: 'settle', req }) as Promise<SettleOutcome>,
+    charge(req: ChargeRequest): Promise<ChargeOutcome> {
+      // Refused alone, before it could fail the calls batched with it.
+      for (const ref of req.instances) {
+        const err = nameTooLong(ref.name);
+        if (err) return Promise.reject(err);
+      }
+      return batches.submit({ kind: 'charge', req }) as Promise<ChargeOutcome>;
+    },
+    async settle(req: SettleRequest): Promise<SettleOutcome> {
+      const outcome = (await batches.submit({ kind: 'settle', req })) as SettleOutcome;
+      if (outcome.status === 'applied') outcome.instances = fromStoredValue(outcome.instances);
+      return outcome;
+    },
 
     /** One batch call per slice: they go out together, and a lease step sent again counts once. */
     async lease(req: LeaseRequest): Promise<LeaseOutcome> {
+      for (const item of req.items) {
+        const err = nameTooLong(item.ref.name);
+        if (err) throw err;
+      }
       const outcomes = await Promise.all(
         req.items.map((item) => batches.submit({ kind: 'lease', item, expireMs: req.expireMs }) as Promise<LeaseItemOutcome>),
       );
@@ -243,7 +259,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
         `SELECT f.seq::text AS id, f.fact FROM ${s}.feed AS f WHERE f.seq >= $1 ORDER BY f.seq LIMIT $2`,
         [from, req.limit],
       );
-      return rows.map((r) => ({ id: r.id, ...r.fact }));
+      return rows.map((r) => ({ id: r.id, ...fromStoredValue(r.fact) }));
     },
 
     async history(req: HistoryRequest): Promise<number[]> {
@@ -251,9 +267,9 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
       const rows = await query<{ period: string; used: string }>(
         'history',
         `SELECT period, used::text AS used FROM ${s}.totals WHERE instance = $1 AND period = ANY($2::text[]) AND opened`,
-        [req.instance, req.periods],
+        [toStored(req.instance), req.periods.map(toStored)],
       );
-      const used = new Map(rows.map((r) => [r.period, Number(r.used)]));
+      const used = new Map(rows.map((r) => [fromStored(r.period), Number(r.used)]));
       return req.periods.map((p) => used.get(p) ?? 0);
     },
 
@@ -261,9 +277,9 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
       const rows = await query<{ name: string }>(
         'instances',
         `SELECT name FROM ${s}.instances WHERE rule = $1 AND name > $2 ORDER BY name LIMIT $3`,
-        [req.rule, req.cursor ?? '', req.limit],
+        [toStored(req.rule), toStored(req.cursor ?? ''), req.limit],
       );
-      const names = rows.map((r) => r.name);
+      const names = rows.map((r) => fromStored(r.name));
       return names.length === req.limit ? { names, cursor: names[names.length - 1] as string } : { names };
     },
 
@@ -275,7 +291,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
         [],
       );
       const row = rows[0] as { version: string; overrides: Record<string, number> };
-      return { version: Number(row.version), overrides: new Map(Object.entries(row.overrides)) };
+      return { version: Number(row.version), overrides: new Map(Object.entries(row.overrides).map(([k, v]) => [fromStored(k), v])) };
     },
 
     /** A compare-and-set on the limits version: retried after a lost answer, it changes nothing twice. */
@@ -283,7 +299,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
       const rows = await query<{ r: SetLimitOutcome }>(
         'setLimit',
         `SELECT ${s}.set_limit($1, $2, $3) AS r`,
-        [req.name, req.limit, req.expectedVersion],
+        [toStored(req.name), req.limit, req.expectedVersion],
         true,
       );
       return (rows[0] as { r: SetLimitOutcome }).r;
