@@ -1,6 +1,17 @@
 import { isSpendGuardError } from '@spendguard/core';
-import { describe, expect, it } from 'vitest';
-import { canonicalModel, extendPrices, type ModelPrice, priceOf, prices, ratesFor } from './prices.js';
+import { describe, expect, it, vi } from 'vitest';
+import { BUNDLED_DATA } from './bundled-prices.js';
+import {
+  canonicalModel,
+  extendPrices,
+  type ModelPrice,
+  priceOf,
+  prices,
+  ratesFor,
+  STALE_AFTER_DAYS,
+  stalePricesWarning,
+  warnIfPricesStale,
+} from './prices.js';
 
 describe('prices', () => {
   it('resolves dated snapshots, -latest and aliases to the table model', () => {
@@ -97,5 +108,51 @@ describe('ratesFor: long-context tiers', () => {
     const sonnet = priceOf('claude-sonnet-4-5-20250929');
     expect(sonnet.tiers?.map((t) => t.above)).toEqual([200_000]);
     expect(ratesFor(sonnet, 200_001).input).toBeGreaterThan(sonnet.input);
+  });
+});
+
+describe('the warning about stale bundled prices', () => {
+  const day = 86_400_000;
+  const asOf = Date.parse(`${prices.asOf}T00:00:00Z`);
+
+  it('is due more than 90 days after the data was published, and says how old it is and how to update', () => {
+    expect(stalePricesWarning(prices.asOf, new Date(asOf))).toBeUndefined();
+    expect(stalePricesWarning(prices.asOf, new Date(asOf + STALE_AFTER_DAYS * day))).toBeUndefined();
+    const message = stalePricesWarning(prices.asOf, new Date(asOf + 91 * day + 3_600_000));
+    expect(message).toMatch(/91 days old/);
+    expect(message).toContain(`${BUNDLED_DATA.package} ${BUNDLED_DATA.version}, published ${prices.asOf}`);
+    expect(message).toMatch(/Update @spendguard\/llm and @pydantic\/genai-prices/);
+    expect(message).toMatch(/extendPrices\(/);
+  });
+
+  it('is emitted once per process, with a code', async () => {
+    const checked = Symbol.for('@spendguard/llm: bundled prices age checked');
+    const flags = globalThis as Record<symbol, unknown>;
+    const was = flags[checked];
+    const emitted: string[] = [];
+    try {
+      delete flags[checked];
+      expect(warnIfPricesStale(new Date(asOf + 200 * day), (m) => emitted.push(m))).toBe(true);
+      expect(warnIfPricesStale(new Date(asOf + 300 * day), (m) => emitted.push(m))).toBe(false);
+      expect(emitted).toHaveLength(1);
+      expect(emitted[0]).toMatch(/200 days old/);
+
+      // Loading the module checks, on the clock of the day (a fake Date here), once however often it loads.
+      delete flags[checked];
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(asOf + 120 * day);
+      const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+      vi.resetModules();
+      await import('./prices.js');
+      vi.resetModules();
+      await import('./prices.js');
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]?.[0]).toMatch(/120 days old/);
+      expect(warn.mock.calls[0]?.[1]).toMatchObject({ code: 'SPENDGUARD_PRICES_STALE' });
+    } finally {
+      vi.useRealTimers();
+      vi.restoreAllMocks();
+      flags[checked] = was;
+    }
   });
 });

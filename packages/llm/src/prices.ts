@@ -159,3 +159,42 @@ export function ratesFor(price: ModelPrice, inputTokens?: number): Rates {
 export function microsPerMillion(dollars: number): number {
   return Math.round(dollars * 1e6);
 }
+
+/** Bundled prices older than this many days draw one warning per process. */
+export const STALE_AFTER_DAYS = 90;
+const DAY_MS = 86_400_000;
+
+/** The warning for prices dated `asOf`, at `now`: undefined while they are at most STALE_AFTER_DAYS days old. */
+export function stalePricesWarning(asOf: string, now: Date): string | undefined {
+  const age = now.getTime() - Date.parse(`${asOf}T00:00:00Z`);
+  if (!(age > STALE_AFTER_DAYS * DAY_MS)) return undefined;
+  const { package: name, version } = BUNDLED_DATA;
+  return (
+    `spendguard's default LLM prices are ${Math.floor(age / DAY_MS)} days old: they come from the price data of ${name} ${version}, published ${asOf}, and prices may have changed since. ` +
+    `Update @spendguard/llm and ${name} for newer data, or set current prices with extendPrices({ models: { … }, asOf: 'YYYY-MM-DD' }) and pass that table as prices.`
+  );
+}
+
+function emitStaleWarning(message: string): void {
+  const proc = (globalThis as { process?: { emitWarning?: (m: string, o: { type: string; code?: string }) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(message, { type: 'SpendGuardWarning', code: 'SPENDGUARD_PRICES_STALE' });
+  else console.warn(message);
+}
+
+// Once per process, even with two copies of this module loaded.
+const CHECKED = Symbol.for('@spendguard/llm: bundled prices age checked');
+
+/**
+ * Warns (once per process: later calls do nothing) when the bundled prices are more than
+ * STALE_AFTER_DAYS days old at `now`; true when it warned. Runs when this module loads.
+ */
+export function warnIfPricesStale(now: Date = new Date(), emit: (message: string) => void = emitStaleWarning): boolean {
+  const flags = globalThis as Record<symbol, unknown>;
+  if (flags[CHECKED]) return false;
+  flags[CHECKED] = true;
+  const message = stalePricesWarning(prices.asOf, now);
+  if (message !== undefined) emit(message);
+  return message !== undefined;
+}
+
+warnIfPricesStale();
