@@ -1,7 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { costMicros, costOf, estimateCost, tokenCounts } from './cost.js';
+import { costMicros, costOf, estimateCost, outputTokensWithin, type TokenCounts, tokenCounts } from './cost.js';
+import { microsPerMillion, priceOf, type Rates } from './prices.js';
 import { countPromptTokens } from './tokens.js';
+
+/** Token counts at given prices, in micro-dollars rounded up once: the sum costMicros makes. */
+const at = (r: Rates, c: TokenCounts) =>
+  Math.ceil(
+    (c.input * microsPerMillion(r.input) +
+      c.cachedInput * microsPerMillion(r.cachedInput) +
+      c.cacheWrite * microsPerMillion(r.cacheWrite ?? r.input) +
+      c.output * microsPerMillion(r.output)) /
+      1e6,
+  );
 
 describe('costOf', () => {
   it('prices an OpenAI chat completion: cached part of the prompt at the cached rate, reasoning inside output', () => {
@@ -38,6 +49,17 @@ describe('costOf', () => {
     expect(costMicros('gpt-4o-mini', { input: 3, cachedInput: 3, cacheWrite: 0, output: 0 })).toBe(1);
   });
 
+  it('bills a long-context call whole at its tier, by all its input tokens (cache reads and writes included)', () => {
+    const p = priceOf('claude-sonnet-4-5');
+    const tier = p.tiers?.[0];
+    expect(tier?.above).toBe(200_000);
+    const within = { input: 150_000, cachedInput: 40_000, cacheWrite: 10_000, output: 1_000 };
+    const beyond = { ...within, cacheWrite: 10_001 };
+    expect(costMicros('claude-sonnet-4-5-20250929', within)).toBe(at(p, within));
+    expect(costMicros('claude-sonnet-4-5-20250929', beyond)).toBe(at(tier as Rates, beyond));
+    expect(at(tier as Rates, beyond)).toBeGreaterThan(at(p, beyond));
+  });
+
   it('refuses usage that is not token counts', () => {
     expect(() => tokenCounts({ prompt_tokens: -1, completion_tokens: 2 })).toThrow(expect.objectContaining({ code: 'INVALID_AMOUNT' }));
   });
@@ -56,22 +78,51 @@ describe('estimateCost', () => {
     expect(countPromptTokens('anthropic', 'claude-sonnet-4', [{ role: 'user', content: 'héllo' }], 'be brief')).toBe(10 + 6 + 10 + 8);
   });
 
+  it('prices the prompt and the output cap at the tier of the prompt', () => {
+    const p = priceOf('gpt-5.4');
+    const tier = p.tiers?.[0] as Rates & { above: number };
+    const prompt = (n: number) => ({ input: n, cachedInput: 0, cacheWrite: 0, output: 2_000 });
+    expect(estimateCost({ model: 'gpt-5.4', inputTokens: tier.above, maxOutputTokens: 2_000 })).toBe(at(p, prompt(tier.above)) / 1e6);
+    expect(estimateCost({ model: 'gpt-5.4', inputTokens: tier.above + 1, maxOutputTokens: 2_000 })).toBe(
+      at(tier, prompt(tier.above + 1)) / 1e6,
+    );
+  });
+
+  it('fits an output cap at the tier of the prompt (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('claude-sonnet-4-5', 'gpt-5.4', 'gpt-4.1'),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.integer({ min: 0, max: 20_000_000 }),
+        (model, prompt, budgetMicros) => {
+          const room = outputTokensWithin(model, prompt, budgetMicros);
+          if (room < 0) return;
+          expect(estimateCost({ model, inputTokens: prompt, maxOutputTokens: room }) * 1e6).toBeLessThanOrEqual(budgetMicros + 1e-6);
+          expect(estimateCost({ model, inputTokens: prompt, maxOutputTokens: room + 1 }) * 1e6).toBeGreaterThan(budgetMicros);
+        },
+      ),
+    );
+  });
+
   it('is an upper bound of the actual cost of any call within its output cap (property)', () => {
     fc.assert(
       fc.property(
-        fc.constantFrom('gpt-4.1', 'gpt-4o-mini', 'o3', 'claude-sonnet-4', 'claude-3-5-haiku'),
+        // With long-context tiers too: the prompt bound may select a higher tier than the actual prompt.
+        fc.constantFrom('gpt-4.1', 'gpt-4o-mini', 'o3', 'claude-sonnet-4', 'claude-3-5-haiku', 'claude-sonnet-4-5', 'gpt-5.4', 'gpt-5.5'),
         fc.integer({ min: 0, max: 2_000_000 }),
         fc.integer({ min: 0, max: 100_000 }),
         fc.double({ min: 0, max: 1, noNaN: true }),
         fc.double({ min: 0, max: 1, noNaN: true }),
-        (model, prompt, maxOut, cachedShare, outShare) => {
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (model, bound, maxOut, promptShare, cachedShare, outShare) => {
+          const prompt = promptShare > 0.5 ? bound : Math.floor(bound * promptShare * 2);
           const output = Math.floor(maxOut * outShare);
           const cached = Math.floor(prompt * cachedShare);
           const usage =
             model.startsWith('gpt') || model.startsWith('o')
               ? { prompt_tokens: prompt, completion_tokens: output, prompt_tokens_details: { cached_tokens: cached } }
               : { input_tokens: prompt - cached, cache_read_input_tokens: cached, output_tokens: output };
-          expect(costOf({ model, usage })).toBeLessThanOrEqual(estimateCost({ model, inputTokens: prompt, maxOutputTokens: maxOut }));
+          expect(costOf({ model, usage })).toBeLessThanOrEqual(estimateCost({ model, inputTokens: bound, maxOutputTokens: maxOut }));
         },
       ),
     );

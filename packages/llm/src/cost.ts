@@ -1,7 +1,8 @@
 // estimateCost (an upper bound before a call) and costOf (the actual cost from a response's usage),
 // both exact in micro-units: token counts times integer micro-dollars per 1M tokens, rounded up once.
+// A model with long-context tiers is priced at the tier its call's input size selects.
 import { fromMicros, SpendGuardError } from '@spendguard/core';
-import { microsPerMillion, type PriceTable, priceOf, prices } from './prices.js';
+import { microsPerMillion, type PriceTable, priceOf, prices, ratesFor } from './prices.js';
 import { type ChatMessage, countPromptTokens } from './tokens.js';
 
 export interface EstimateInput {
@@ -32,9 +33,12 @@ function nonNegativeInt(value: unknown, what: string): number {
   return value;
 }
 
-/** The cost of token counts at a model's prices, in micro-dollars (rounded up). */
+/**
+ * The cost of token counts at a model's prices, in micro-dollars (rounded up). The input tokens of
+ * the counts (uncached, cached and cache writes together) select the long-context tier, if any.
+ */
 export function costMicros(model: string, counts: TokenCounts, table: PriceTable = prices): number {
-  const p = priceOf(model, table);
+  const p = ratesFor(priceOf(model, table), counts.input + counts.cachedInput + counts.cacheWrite);
   const numerator =
     counts.input * microsPerMillion(p.input) +
     counts.cachedInput * microsPerMillion(p.cachedInput) +
@@ -43,7 +47,15 @@ export function costMicros(model: string, counts: TokenCounts, table: PriceTable
   return Math.ceil(numerator / 1e6);
 }
 
-/** An upper bound of a call's cost, before it is made (currency units). */
+/**
+ * An upper bound of a call's cost, before it is made (currency units).
+ *
+ * Long-context tiers: the prompt's size is always known here (`inputTokens`, or counted: exactly
+ * for OpenAI's text, from above for Anthropic), so a model with tiers is priced at the tier that
+ * size selects, not at its highest; tiers only rise with the input, so an actual prompt no larger
+ * is billed at most at that tier. (Without a size, ratesFor takes the highest tier.) Like the rest
+ * of the estimate, this holds for what is counted: pass `inputTokens` for images and files.
+ */
 export function estimateCost(input: EstimateInput, table: PriceTable = prices): number {
   const p = priceOf(input.model, table);
   const prompt =
@@ -61,7 +73,8 @@ export function estimateCost(input: EstimateInput, table: PriceTable = prices): 
  * Infinity for a model whose output is free.
  */
 export function outputTokensWithin(model: string, promptTokens: number, budgetMicros: number, table: PriceTable = prices): number {
-  const p = priceOf(model, table);
+  // The tier of this prompt, as estimateCost prices it.
+  const p = ratesFor(priceOf(model, table), promptTokens);
   const out = BigInt(microsPerMillion(p.output));
   const room = BigInt(budgetMicros) * 1_000_000n - BigInt(promptTokens) * BigInt(microsPerMillion(p.input));
   if (room < 0n) return -1;
