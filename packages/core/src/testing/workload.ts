@@ -76,9 +76,17 @@ export function drainViolations(reports: DrainReport[], status: BudgetStatus): s
 export async function admittedBeforeKill(script: string, args: string[], ms: number): Promise<number> {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
+  // The kill comes `ms` after the first admitted spend, not after the start: a machine loaded by the rest
+  // of a test suite may take seconds to start a process (at most 30 s are waited for).
+  let started: () => void = () => {};
+  const first = new Promise<void>((resolve) => {
+    started = resolve;
+  });
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
+    if (out.includes('ok ')) started();
   });
+  await Promise.race([first, new Promise((resolve) => setTimeout(resolve, 30_000))]);
   await new Promise((resolve) => setTimeout(resolve, ms));
   child.kill('SIGKILL');
   await new Promise((resolve) => child.on('exit', resolve));
