@@ -51,7 +51,8 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   private readonly journal: JournalRunner | undefined;
   private readonly leases: LeasedAllowances | undefined;
   private readonly feed: EventFeed;
-  private readonly forecasts: ForecastAlerts;
+  /** Only when a budget asks for forecasts: a spend then awaits nothing more. */
+  private readonly forecasts: ForecastAlerts | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -96,7 +97,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
           );
     this.reads = new Reads(this.store, this.resolver);
     this.feed = new EventFeed(this.store, this.deriver);
-    this.forecasts = new ForecastAlerts(this.store, this.ids);
+    this.forecasts = rules.some((r) => r.definition.forecast === true) ? new ForecastAlerts(this.store, this.ids) : undefined;
     this.limits = new LimitChanges(this.store, this.resolver, this.reads, this.clock);
     this.store.configure({ retentionMs: o.retentionMs, eventRetentionMs: o.eventRetentionMs });
   }
@@ -160,7 +161,8 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     this.emitAll(events);
     if (!outcome.replayed) {
       for (const d of shadowDenials(resolved.rules, resolved.refs, outcome, micros, amount, attrs)) this.emit('denied', d);
-      for (const a of await this.forecasts.after(resolved.rules, resolved.refs, outcome.totals, now)) this.emit('alert', a);
+      if (this.forecasts)
+        for (const a of await this.forecasts.after(resolved.rules, resolved.refs, outcome.totals, now)) this.emit('alert', a);
     }
     if (kind === 'spend') return { allowed: true, spendId: outcome.callId, remaining };
     return { allowed: true, reservationId: outcome.callId, expiresAt: outcome.expiresAt as number, remaining };
@@ -252,8 +254,10 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     if (outcome.status === 'released_before') throw releasedReservation(id);
     if (outcome.status === 'committed_before') return commitResult(outcome.spendId, outcome.actual, outcome.reserved, outcome.expired);
     this.emitAll(this.deriver.deriveSettle(id, micros, outcome, now));
-    const rules = outcome.instances.map((ref) => this.resolver.ruleOfRef(ref));
-    for (const a of await this.forecasts.after(rules, outcome.instances, outcome.totals, now)) this.emit('alert', a);
+    if (this.forecasts) {
+      const rules = outcome.instances.map((ref) => this.resolver.ruleOfRef(ref));
+      for (const a of await this.forecasts.after(rules, outcome.instances, outcome.totals, now)) this.emit('alert', a);
+    }
     return commitResult(spendId, micros, outcome.reserved, outcome.expired);
   }
 

@@ -17,7 +17,7 @@ export function shadowDenials(
   micros: number,
   requested: number,
   attrs: Record<string, string>,
-): DeniedEvent[] {
+): readonly DeniedEvent[] {
   let out: DeniedEvent[] | undefined;
   for (let i = 0; i < refs.length; i++) {
     if (!(rules[i] as Rule).shadow) continue;
@@ -34,5 +34,7 @@ export function shadowDenials(
       shadow: true,
     });
   }
-  return out ?? [];
+  return out ?? NONE;
 }
+
+const NONE: readonly DeniedEvent[] = [];
