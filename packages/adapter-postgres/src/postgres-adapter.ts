@@ -23,10 +23,15 @@ import type {
   StorageAdapter,
   StoreSettings,
 } from '@spendguard/core/adapter';
-import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_HISTORY_RETENTION_MS, DEFAULT_RETENTION_MS, factNumber } from '@spendguard/core/adapter';
+import {
+  BatchQueue,
+  DEFAULT_EVENT_RETENTION_MS,
+  DEFAULT_HISTORY_RETENTION_MS,
+  DEFAULT_RETENTION_MS,
+  factNumber,
+} from '@spendguard/core/adapter';
 import type { Pool } from 'pg';
 import { encodeOps, type LeaseItemOutcome, type Op, type Outcome } from './batch.js';
-import { BatchQueue } from './batch-queue.js';
 import { isConflict, isFenced, isStatementError, neverSent, unavailable } from './errors.js';
 import { migrate, quoteIdentifier } from './migrate.js';
 import { fromStored, fromStoredValue, nameTooLong, toStored } from './stored-text.js';

@@ -24,7 +24,7 @@ import type {
 import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_HISTORY_RETENTION_MS, DEFAULT_RETENTION_MS } from '@spendguard/core/adapter';
 import type { Cluster, Redis } from 'ioredis';
 import type { LeaseItemOutcome, Op } from './batch.js';
-import { GroupCommit } from './group-commit.js';
+import { groupCommit } from './group-commit.js';
 import { keysFor } from './keys.js';
 import { decodeTotals, encodeRefs } from './replies.js';
 import { ScriptCaller } from './script-caller.js';
@@ -101,7 +101,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
   /** Set by the guards on this adapter (configure); the longest one asked for wins. */
   let retentionMs: number | undefined;
   const retention = () => retentionMs ?? DEFAULT_RETENTION_MS;
-  const batches = new GroupCommit(caller, keys, { retention, eventRetention, historyRetentionMs });
+  const batches = groupCommit(caller, keys, { retention, eventRetention, historyRetentionMs });
 
   return {
     name: 'redis',

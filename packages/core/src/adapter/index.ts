@@ -1,5 +1,6 @@
 // @spendguard/core/adapter: what an adapter author needs: the storage-adapter interface (SPI), and the
-// shared algorithm that a JavaScript adapter runs over its own synchronous records.
+// shared algorithm that a JavaScript adapter runs over its own synchronous records, and the group commit of an asynchronous store.
+export { BatchQueue, MAX_BATCH } from './batch-queue.js';
 export { addToDay } from './day-total.js';
 export { crossesMark, DEFAULT_EVENT_RETENTION_MS, factNumber, factOf, mayCauseEvents } from './feed.js';
 export {

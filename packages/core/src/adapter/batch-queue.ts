@@ -1,8 +1,9 @@
-// Group commit: calls that arrive while a batch is in flight wait, and go together as the next batch —
-// one round trip and one transaction (one WAL flush) for all of them. With nothing in flight a call goes
-// out at once, so one caller at a time waits no longer than without it.
+// Group commit for a store that answers asynchronously (a Redis script call, a PostgreSQL function call):
+// calls that arrive while a batch is in flight wait, and go together as the next batch — one round trip
+// (and one transaction) for all of them. With nothing in flight a call goes out at once, so one caller at
+// a time waits no longer than without it. (group-commit.ts does the same for a synchronous store.)
 
-/** Calls in one batch at most: bounds how long one transaction holds its row locks. */
+/** Calls in one batch at most: bounds how long one batch holds the store (its row locks, Redis's one thread). */
 export const MAX_BATCH = 128;
 /** Batches in flight at once: the next one is gathered and sent while the server commits the last. */
 const MAX_IN_FLIGHT = 2;
