@@ -84,6 +84,26 @@ BEGIN
   RETURN fact;
 END $body$;
 
+-- A row's totals as they stand, as a read, a refused or a replayed call reports them (a row the batch
+-- has not loaded, or created only to lock it, reads as absent: null `opened`).
+CREATE OR REPLACE FUNCTION @schema.standing(
+  lim bigint, opened boolean, used bigint, reserved bigint, leased bigint, day text, day_used bigint, ref_day text
+) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $body$
+DECLARE
+  t jsonb;
+BEGIN
+  IF NOT coalesce(opened, false) THEN
+    RETURN jsonb_build_object('limit', lim, 'limitBefore', lim, 'used', 0, 'usedBefore', 0, 'reserved', 0, 'dayUsed', 0);
+  END IF;
+  t := jsonb_build_object('limit', lim, 'limitBefore', lim, 'used', used, 'usedBefore', used, 'reserved', reserved,
+    'dayUsed', CASE WHEN day = ref_day COLLATE "C" THEN day_used ELSE 0 END);
+  IF leased <> 0 THEN
+    t := t || jsonb_build_object('leased', leased);
+  END IF;
+  RETURN t;
+END $body$;
+
 -- Deletes up to `max` rows whose forget time has passed, skipping rows other batches hold.
 CREATE OR REPLACE FUNCTION @schema.forget_due(p_now bigint, p_max integer) RETURNS integer
 LANGUAGE plpgsql AS $body$

@@ -302,14 +302,9 @@ BEGIN
           v_i := r_row[v_x];
           IF v_lim IS NULL THEN
             v_outs := array_append(v_outs, 'null'::jsonb);
-          ELSIF v_i IS NULL OR NOT c_opened[v_i] THEN
-            v_outs := array_append(v_outs, jsonb_build_object('limit', v_lim, 'limitBefore', v_lim, 'used', 0, 'usedBefore', 0,
-              'reserved', 0, 'dayUsed', 0));
           ELSE
-            v_t := jsonb_build_object('limit', v_lim, 'limitBefore', v_lim, 'used', c_used[v_i], 'usedBefore', c_used[v_i],
-              'reserved', c_reserved[v_i], 'dayUsed', CASE WHEN c_day[v_i] = (v_ref->>'day') COLLATE "C" THEN c_day_used[v_i] ELSE 0 END);
-            IF c_leased[v_i] <> 0 THEN v_t := v_t || jsonb_build_object('leased', c_leased[v_i]); END IF;
-            v_outs := array_append(v_outs, v_t);
+            v_outs := array_append(v_outs, @schema.standing(v_lim, c_opened[v_i], c_used[v_i], c_reserved[v_i], c_leased[v_i],
+              c_day[v_i], c_day_used[v_i], v_ref->>'day'));
           END IF;
         END LOOP;
         IF v_replay THEN
@@ -409,14 +404,12 @@ BEGIN
           v_outs := array_append(v_outs, 'null'::jsonb);
           CONTINUE;
         END IF;
-        IF v_i IS NULL OR NOT c_opened[v_i] THEN
-          v_outs := array_append(v_outs, jsonb_build_object('limit', v_lim, 'limitBefore', v_lim, 'used', 0, 'usedBefore', 0,
-            'reserved', 0, 'dayUsed', 0));
+        v_t := @schema.standing(v_lim, c_opened[v_i], c_used[v_i], c_reserved[v_i], c_leased[v_i], c_day[v_i], c_day_used[v_i],
+          v_ref->>'day');
+        IF NOT coalesce(c_opened[v_i], false) THEN
+          v_outs := array_append(v_outs, v_t);
           CONTINUE;
         END IF;
-        v_t := jsonb_build_object('limit', v_lim, 'limitBefore', v_lim, 'used', c_used[v_i], 'usedBefore', c_used[v_i],
-          'reserved', c_reserved[v_i], 'dayUsed', CASE WHEN c_day[v_i] = (v_ref->>'day') COLLATE "C" THEN c_day_used[v_i] ELSE 0 END);
-        IF c_leased[v_i] <> 0 THEN v_t := v_t || jsonb_build_object('leased', c_leased[v_i]); END IF;
         IF v_kind = 'o' AND (c_seen_limit[v_i] IS DISTINCT FROM v_lim OR c_seen_used[v_i] IS NOT NULL) THEN
           v_t := v_t || jsonb_build_object('limitBefore', coalesce(c_seen_limit[v_i], v_lim),
             'usedBefore', coalesce(c_seen_used[v_i], c_used[v_i]));
