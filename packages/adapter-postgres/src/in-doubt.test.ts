@@ -49,6 +49,16 @@ function faultyPool(real: pg.Pool) {
   };
 }
 
+/** The SPENDGUARD_IN_DOUBT process warnings from now until stop(). */
+function inDoubtWarnings(): { seen: string[]; stop(): void } {
+  const seen: string[] = [];
+  const listener = (w: Error & { code?: string }) => {
+    if (w.code === 'SPENDGUARD_IN_DOUBT') seen.push(w.message);
+  };
+  process.on('warning', listener);
+  return { seen, stop: () => process.off('warning', listener) };
+}
+
 async function used(guard: SpendGuard): Promise<number> {
   return (await guard.status('monthly')).used;
 }
@@ -84,11 +94,7 @@ describe('postgresAdapter when an answer is lost', () => {
     const faulty = faultyPool(await schemas.pool());
     const guard = createSpendGuard({ store: postgresAdapter({ pool: faulty.pool, schema, inDoubtWaitMs: 200 }), budgets });
     await guard.spend({}, 1);
-    const warnings: string[] = [];
-    const onWarning = (w: Error & { code?: string }) => {
-      if (w.code === 'SPENDGUARD_IN_DOUBT') warnings.push(w.message);
-    };
-    process.on('warning', onWarning);
+    const warnings = inDoubtWarnings();
     try {
       faulty.unreachable(true);
       faulty.drop('answer');
@@ -97,11 +103,11 @@ describe('postgresAdapter when an answer is lost', () => {
       expect(String((err as Error).message)).toContain('keeps asking');
       faulty.unreachable(false);
       await guard.spend({}, 4); // the next batch that gets through asks about the lost one
-      for (let i = 0; i < 50 && warnings.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(warnings).toHaveLength(1);
+      for (let i = 0; i < 50 && warnings.seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(warnings.seen).toHaveLength(1);
       expect(await used(guard)).toBe(7);
     } finally {
-      process.off('warning', onWarning);
+      warnings.stop();
     }
   });
 
@@ -110,11 +116,7 @@ describe('postgresAdapter when an answer is lost', () => {
     const faulty = faultyPool(await schemas.pool());
     const guard = createSpendGuard({ store: postgresAdapter({ pool: faulty.pool, schema, inDoubtWaitMs: 200 }), budgets });
     await guard.spend({}, 1);
-    const warnings: string[] = [];
-    const onWarning = (w: Error & { code?: string }) => {
-      if (w.code === 'SPENDGUARD_IN_DOUBT') warnings.push(w.message);
-    };
-    process.on('warning', onWarning);
+    const warnings = inDoubtWarnings();
     try {
       faulty.unreachable(true);
       faulty.drop('request');
@@ -123,11 +125,11 @@ describe('postgresAdapter when an answer is lost', () => {
       await guard.spend({}, 4);
       await guard.close(); // asks about what is left
       await expect(faulty.arriveLate()).rejects.toMatchObject({ code: '23505' });
-      expect(warnings).toEqual([]);
+      expect(warnings.seen).toEqual([]);
       const reader = createSpendGuard({ store: postgresAdapter({ pool: await schemas.pool(), schema }), budgets });
       expect(await used(reader)).toBe(5);
     } finally {
-      process.off('warning', onWarning);
+      warnings.stop();
     }
   });
 });
