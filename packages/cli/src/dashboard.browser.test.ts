@@ -108,7 +108,8 @@ describe.skipIf(missing !== undefined)(`dashboard in chromium${missing ? ` (skip
   it('draws a history chart per budget and lists the events', async () => {
     await expect.poll(() => card('monthly').locator('svg.history rect').count()).toBe(12);
     const now = card('monthly').locator('svg.history rect.hist-now');
-    expect(await now.evaluate((e) => getComputedStyle(e).fill)).toBe(RGB.ok);
+    // Polled: the live refresh redraws the chart, and a rect read while it is replaced has no style.
+    await expect.poll(() => now.evaluate((e) => getComputedStyle(e).fill)).toBe(RGB.ok);
     await expect.poll(() => page.locator('#events tr').count()).toBeGreaterThan(3);
     expect(await page.locator('#events').textContent()).toContain('ok → critical');
   });
