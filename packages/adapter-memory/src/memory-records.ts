@@ -2,6 +2,7 @@
 
 import type {
   FeedFact,
+  Grant,
   InstancePage,
   LeaseRecord,
   PeriodRecord,
@@ -33,6 +34,7 @@ type Forgettable =
   | { kind: 'reservation'; id: string }
   | { kind: 'lease'; id: string }
   | { kind: 'fact'; seq: number }
+  | { kind: 'grant'; id: string; name: string }
   | { kind: 'totals'; instance: string; period: string }
   | { kind: 'instance'; instance: string };
 
@@ -49,6 +51,8 @@ export interface MemoryStats {
   leases: number;
   /** Facts kept in the event feed. */
   facts: number;
+  /** Grants kept (until they expire). */
+  grants: number;
   idempotencyKeys: number;
   /** Entries waiting in the forget and expiry queues. */
   queued: number;
@@ -59,6 +63,9 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
   const listings = new Map<string, RuleListing>();
   const overrides = new Map<string, number>();
   let version = 0;
+  /** Grants by instance name, and the ids stored. */
+  const grants = new Map<string, Grant[]>();
+  const grantIds = new Set<string>();
   let totalsCount = 0;
   const reservations = new Map<string, { record: ReservationRecord; forgetAt: number }>();
   const keys = new Map<string, { value: RememberedKey; forgetAt: number }>();
@@ -125,6 +132,14 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
         }
         return;
       }
+      case 'grant': {
+        const list = grants.get(item.name)?.filter((g) => g.id !== item.id);
+        if (list === undefined) return;
+        grantIds.delete(item.id);
+        if (list.length > 0) grants.set(item.name, list);
+        else grants.delete(item.name);
+        return;
+      }
       case 'totals': {
         // A period's forget time is fixed by its end, so any due entry for it means the record is due.
         const inst = instances.get(item.instance);
@@ -158,6 +173,7 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
         reservations: reservations.size,
         leases: leases.size,
         facts: factCount,
+        grants: grantIds.size,
         idempotencyKeys: keys.size,
         queued: forgets.size + expiries.size + leaseExpiries.size,
       };
@@ -195,11 +211,21 @@ export function memoryRecords(): Records & { stats(): MemoryStats } {
     },
 
     override: (name) => overrides.get(name),
-    noOverrides: () => overrides.size === 0,
+    noRuntimeLimits: () => overrides.size === 0 && grants.size === 0,
     overrides: () => new Map(overrides),
     limitsVersion: () => version,
     setOverride(name, amount) {
       overrides.set(name, amount);
+      return ++version;
+    },
+    grantsOf: (name) => grants.get(name),
+    grants: () => [...grants.values()].flat(),
+    hasGrant: (id) => grantIds.has(id),
+    addGrant(grant) {
+      // A new array: a step that read the old list keeps a consistent one.
+      grants.set(grant.name, [...(grants.get(grant.name) ?? []), grant]);
+      grantIds.add(grant.id);
+      forgets.push(grant.expiresAt, { kind: 'grant', id: grant.id, name: grant.name });
       return ++version;
     },
 

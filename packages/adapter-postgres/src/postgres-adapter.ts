@@ -296,7 +296,11 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
         [],
       );
       const row = rows[0] as { version: string; overrides: Record<string, number> };
-      return { version: Number(row.version), overrides: new Map(Object.entries(row.overrides).map(([k, v]) => [fromStored(k), v])) };
+      return {
+        version: Number(row.version),
+        overrides: new Map(Object.entries(row.overrides).map(([k, v]) => [fromStored(k), v])),
+        grants: [],
+      };
     },
 
     /** A compare-and-set on the limits version: retried after a lost answer, it changes nothing twice. */

@@ -189,7 +189,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
       const flat = reply[1] as string[];
       const overrides = new Map<string, number>();
       for (let i = 0; i < flat.length; i += 2) overrides.set(flat[i] as string, Number(flat[i + 1]));
-      return { version: Number(reply[0]), overrides };
+      return { version: Number(reply[0]), overrides, grants: [] };
     },
 
     async setLimit(req: SetLimitRequest): Promise<SetLimitOutcome> {

@@ -99,6 +99,19 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX spendguard_feed_forget ON spendguard_feed (forget_at);
   `,
+  // 4: what rollover carried into a period, and grants (kept until they expire).
+  `
+  ALTER TABLE spendguard_totals ADD COLUMN carried INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE spendguard_grants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    granted_at INTEGER NOT NULL,
+    reason TEXT
+  ) WITHOUT ROWID;
+  CREATE INDEX spendguard_grants_expiry ON spendguard_grants (expires_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,9 +1,23 @@
 // The SQLite adapter's records: prepared statements on one connection, run inside the caller's
 // IMMEDIATE transaction. Run-time limits are cached per connection and reloaded when their version moves.
 
-import type { FeedFact, InstancePage, InstanceRef, LedgerEntry, PeriodRecord, Records, ReservationRecord } from '@spendguard/core/adapter';
+import type {
+  FeedFact,
+  Grant,
+  InstancePage,
+  InstanceRef,
+  LedgerEntry,
+  PeriodRecord,
+  Records,
+  ReservationRecord,
+} from '@spendguard/core/adapter';
 import { factNumber } from '@spendguard/core/adapter';
-import type { Statements, TotalRow } from './statements.js';
+import type { GrantRow, Statements, TotalRow } from './statements.js';
+
+function grantOf(row: GrantRow): Grant {
+  const { reason, ...grant } = row;
+  return reason === null ? grant : { ...grant, reason };
+}
 
 /** Refs as stored by schema 1 carried `id` and no `rule`; they still read. */
 function decodeRefs(json: string): InstanceRef[] {
@@ -22,6 +36,8 @@ function decodeRefs(json: string): InstanceRef[] {
 export function sqliteRecords(q: Statements, historyRetentionMs: number): Records & { refresh(): void; reloadLimitsNextTime(): void } {
   let version = -1;
   let overrides = new Map<string, number>();
+  /** Grants by instance name (expired ones stay until the next reload; steps count only active ones). */
+  let grants = new Map<string, Grant[]>();
   const sweeps = [
     [q.dueKeys, q.forgetKeys],
     [q.dueReservations, q.forgetReservations],
@@ -29,6 +45,7 @@ export function sqliteRecords(q: Statements, historyRetentionMs: number): Record
     [q.dueFacts, q.forgetFacts],
     [q.dueTotals, q.forgetTotals],
     [q.dueInstances, q.forgetInstances],
+    [q.dueGrants, q.forgetGrants],
   ] as const;
 
   /** Reloads run-time limits when another connection changed them; cheap when it did not. */
@@ -36,6 +53,11 @@ export function sqliteRecords(q: Statements, historyRetentionMs: number): Record
     const current = q.limitsVersion.get() as number;
     if (current !== version) {
       overrides = new Map(q.allLimits.all().map((r) => [r.name, r.amount]));
+      grants = new Map();
+      for (const row of q.allGrants.all()) {
+        const g = grantOf(row);
+        grants.set(g.name, [...(grants.get(g.name) ?? []), g]);
+      }
       version = current;
     }
   }
@@ -58,7 +80,7 @@ export function sqliteRecords(q: Statements, historyRetentionMs: number): Record
       ) {
         return;
       }
-      q.writeTotal.run(instance, period, r.used, r.reserved, r.day, r.dayUsed, r.seenLimit, forgetAt, leased, seenUsed);
+      q.writeTotal.run(instance, period, r.used, r.reserved, r.day, r.dayUsed, r.seenLimit, forgetAt, leased, seenUsed, r.carried ?? 0);
       r.forgetAt = forgetAt;
     },
     lastPeriod: (instance) => q.lastPeriod.get(instance),
@@ -67,13 +89,22 @@ export function sqliteRecords(q: Statements, historyRetentionMs: number): Record
     },
 
     override: (name) => overrides.get(name),
-    noOverrides: () => overrides.size === 0,
+    noRuntimeLimits: () => overrides.size === 0 && grants.size === 0,
     overrides: () => new Map(overrides),
     limitsVersion: () => version,
     setOverride(name, amount) {
       q.setLimit.run(name, amount);
       version = q.bumpLimitsVersion.get() as number;
       overrides.set(name, amount);
+      return version;
+    },
+    grantsOf: (name) => grants.get(name),
+    grants: () => q.allGrants.all().map(grantOf),
+    hasGrant: (id) => q.hasGrant.get(id) !== undefined,
+    addGrant(g) {
+      q.addGrant.run(g.id, g.name, g.amount, g.expiresAt, g.grantedAt, g.reason ?? null);
+      version = q.bumpLimitsVersion.get() as number;
+      grants.set(g.name, [...(grants.get(g.name) ?? []), g]);
       return version;
     },
 

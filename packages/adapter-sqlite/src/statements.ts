@@ -22,8 +22,19 @@ export interface TotalRow {
   seenLimit: number | null;
   leased: number;
   seenUsed: number | null;
+  carried: number;
   /** Read so that a write can leave the forget-time index alone when the time did not change. */
   forgetAt: number;
+}
+
+/** A row of spendguard_grants. */
+export interface GrantRow {
+  id: string;
+  name: string;
+  amount: number;
+  expiresAt: number;
+  grantedAt: number;
+  reason: string | null;
 }
 
 /** A row of spendguard_leases. */
@@ -57,8 +68,15 @@ const SQL = {
   setLimit: row<[name: string, amount: number]>(
     'INSERT INTO spendguard_limits (name, amount) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET amount = excluded.amount',
   ),
+  allGrants: row<[], GrantRow>('SELECT id, name, amount, expires_at AS expiresAt, granted_at AS grantedAt, reason FROM spendguard_grants'),
+  hasGrant: value<[id: string], 1>('SELECT 1 FROM spendguard_grants WHERE id = ?'),
+  addGrant: row<[id: string, name: string, amount: number, expiresAt: number, grantedAt: number, reason: string | null]>(
+    'INSERT INTO spendguard_grants (id, name, amount, expires_at, granted_at, reason) VALUES (?, ?, ?, ?, ?, ?)',
+  ),
+  dueGrants: value<[now: number], 1>('SELECT 1 FROM spendguard_grants WHERE expires_at <= ? LIMIT 1'),
+  forgetGrants: row<Forget>('DELETE FROM spendguard_grants WHERE id IN (SELECT id FROM spendguard_grants WHERE expires_at <= ? LIMIT ?)'),
   total: row<Instance, TotalRow>(
-    `SELECT used, reserved, day, day_used AS dayUsed, seen_limit AS seenLimit, leased, seen_used AS seenUsed, forget_at AS forgetAt
+    `SELECT used, reserved, day, day_used AS dayUsed, seen_limit AS seenLimit, leased, seen_used AS seenUsed, carried, forget_at AS forgetAt
     FROM spendguard_totals WHERE instance = ? AND period = ?`,
   ),
   // Setting forget_at, even to the value it had, rewrites its index entry: about a third of a spend's
@@ -89,10 +107,11 @@ const SQL = {
       forgetAt: number,
       leased: number,
       seenUsed: number | null,
+      carried: number,
     ]
   >(
-    `INSERT INTO spendguard_totals (instance, period, used, reserved, day, day_used, seen_limit, forget_at, leased, seen_used)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO spendguard_totals (instance, period, used, reserved, day, day_used, seen_limit, forget_at, leased, seen_used, carried)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (instance, period) DO UPDATE SET used = excluded.used, reserved = excluded.reserved,
       day = excluded.day, day_used = excluded.day_used, seen_limit = excluded.seen_limit, forget_at = excluded.forget_at,
       leased = excluded.leased, seen_used = excluded.seen_used`,

@@ -1,6 +1,7 @@
 // The charge / settle / set-limit algorithm, written once for every JavaScript adapter over the
 // synchronous Records interface. The Redis scripts mirror it in Lua; the conformance suite holds both.
 import { addToDay } from './day-total.js';
+import { activeGrants, carriedIn } from './effective-limit.js';
 import { crossesMark, DEFAULT_EVENT_RETENTION_MS, factOf } from './feed.js';
 import { groupCommit } from './group-commit.js';
 import { grantFor } from './lease-grant.js';
@@ -11,6 +12,7 @@ import type {
   ChargeRequest,
   FeedFact,
   FeedRequest,
+  GrantRequest,
   HistoryRequest,
   InstancePage,
   InstancePageRequest,
@@ -88,14 +90,40 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     records.appendFact(factOf(ref, moved, now, overage), now + eventRetentionMs);
   }
 
-  const limitOf = (ref: InstanceRef): number | null => {
-    if (records.noOverrides()) return ref.limit;
+  /** The first override found, else the configured limit: the limit before carry and grants. */
+  const baseOf = (ref: InstanceRef): number | null => {
+    if (records.noRuntimeLimits()) return ref.limit;
     for (const name of ref.limitKeys) {
       const value = records.override(name);
       if (value !== undefined) return value;
     }
     return ref.limit;
   };
+
+  /** What rollover carries into the ref's period: kept with its totals, or what the opening step will keep. */
+  function carriedOf(ref: InstanceRef, rec: PeriodRecord | undefined, base: number): number {
+    const rollover = ref.rollover;
+    if (!rollover) return 0;
+    if (rec) return rec.carried ?? 0;
+    const previous = records.totals(ref.name, rollover.previous);
+    let previousUsed: number | null = previous ? previous.used : null;
+    if (previousUsed === null) {
+      const last = records.lastPeriod(ref.name);
+      // Active before, idle all through the previous period: its whole limit went unused.
+      if (last !== undefined && last < rollover.previous) previousUsed = 0;
+    }
+    return carriedIn(rollover.max, base, previousUsed);
+  }
+
+  /** The effective limit of the ref's period (`rec`: its totals): base + carried + active grants. */
+  function limitOf(ref: InstanceRef, rec: PeriodRecord | undefined, now: number): number | null {
+    const base = baseOf(ref);
+    if (base === null) return null;
+    let limit = base;
+    if (ref.rollover) limit += carriedOf(ref, rec, base);
+    if (!records.noRuntimeLimits()) limit += activeGrants(records.grantsOf(ref.name), now);
+    return limit;
+  }
 
   const forgetAtOf = (ref: InstanceRef): number => (ref.periodEnd > 0 ? ref.periodEnd + historyRetentionMs : 0);
 
@@ -123,7 +151,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
         // seenUsed, so that the next step on this instance reports the crossing this charge caused.
         if (rec.seenUsed == null) rec.seenUsed = rec.used;
         // The feed has the crossing now, even if no step ever comes to this instance-period again.
-        const limit = limitOf(l.ref) ?? 0;
+        const limit = limitOf(l.ref, rec, now) ?? 0;
         noteFact(
           l.ref,
           { limit, limitBefore: limit, used: rec.used + l.amount, usedBefore: rec.used, reserved: 0, dayUsed: 0 },
@@ -155,15 +183,17 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       dayUsed: rec && rec.day === ref.day ? rec.dayUsed : 0,
     };
     if (rec?.leased) totals.leased = rec.leased;
+    if (ref.rollover) totals.carried = carriedOf(ref, rec, baseOf(ref) ?? 0);
     return totals;
   }
 
-  function currentTotals(refs: readonly InstanceRef[]): Array<InstanceTotals | null> {
+  function currentTotals(refs: readonly InstanceRef[], now: number): Array<InstanceTotals | null> {
     const out: Array<InstanceTotals | null> = new Array(refs.length);
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i] as InstanceRef;
-      const limit = limitOf(ref);
-      out[i] = limit === null ? null : totalsOf(ref, limit, records.totals(ref.name, ref.period));
+      const rec = records.totals(ref.name, ref.period);
+      const limit = limitOf(ref, rec, now);
+      out[i] = limit === null ? null : totalsOf(ref, limit, rec);
     }
     return out;
   }
@@ -181,6 +211,8 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     leased = 0,
   ): InstanceTotals {
     const rec = found ?? { used: 0, reserved: 0, day: '', dayUsed: 0, seenLimit: limit };
+    // The step that opens a period fixes what rollover carries into it, before the period is the latest.
+    if (!found && ref.rollover) rec.carried = carriedOf(ref, undefined, baseOf(ref) ?? 0);
     const totals: InstanceTotals = {
       limit,
       limitBefore: rec.seenLimit ?? limit,
@@ -199,6 +231,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     }
     addToDay(rec, ref.day, used);
     if (rec.day === ref.day) totals.dayUsed = rec.dayUsed;
+    if (ref.rollover) totals.carried = rec.carried ?? 0;
     const forgetAt = forgetAtOf(ref);
     records.writeTotals(ref.name, ref.period, rec, forgetAt);
     if (!found) {
@@ -216,7 +249,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     if (req.idempotencyKey !== undefined) {
       const seen = records.rememberedKey(req.idempotencyKey, req.now);
       if (seen) {
-        const out: ChargeOutcome = { ok: true, callId: seen.callId, replayed: true, totals: currentTotals(req.instances) };
+        const out: ChargeOutcome = { ok: true, callId: seen.callId, replayed: true, totals: currentTotals(req.instances, req.now) };
         if (seen.expiresAt !== undefined) out.expiresAt = seen.expiresAt;
         return out;
       }
@@ -227,13 +260,13 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     const found: Array<PeriodRecord | undefined> = new Array(n);
     for (let i = 0; i < n; i++) {
       const ref = refs[i] as InstanceRef;
-      const limit = limitOf(ref);
       const rec = records.totals(ref.name, ref.period);
+      const limit = limitOf(ref, rec, req.now);
       limits[i] = limit;
       found[i] = rec;
       if (!ref.hard || req.force) continue;
       if (limit === null || (rec ? rec.used + rec.reserved : 0) + req.amount > limit) {
-        return { ok: false, refusedAt: i, reason: limit === null ? 'no_budget' : 'limit_exceeded', totals: currentTotals(refs) };
+        return { ok: false, refusedAt: i, reason: limit === null ? 'no_budget' : 'limit_exceeded', totals: currentTotals(refs, req.now) };
       }
     }
     const isReserve = req.kind === 'reserve';
@@ -298,7 +331,8 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     const overage =
       commit && req.amount > r.amount ? { reservationId: req.reservationId, reserved: r.amount, actual: req.amount } : undefined;
     const totals = r.refs.map((ref) => {
-      const t = add(ref, limitOf(ref) ?? 0, records.totals(ref.name, ref.period), used, expired ? 0 : -r.amount);
+      const rec = records.totals(ref.name, ref.period);
+      const t = add(ref, limitOf(ref, rec, req.now) ?? 0, rec, used, expired ? 0 : -r.amount);
       noteFact(ref, t, req.now, used, overage);
       return t;
     });
@@ -319,7 +353,8 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     for (let i = 0; i < n; i++) {
       const item = req.items[i] as LeaseRequest['items'][number];
       const ref = item.ref;
-      const limit = limitOf(ref);
+      const rec = records.totals(ref.name, ref.period);
+      const limit = limitOf(ref, rec, req.now);
       slices[i] = 0;
       totals[i] = null;
       if (limit === null) continue; // like a charge: an instance without any limit is skipped
@@ -327,7 +362,6 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       const given = held ? held.amount : 0;
       const recorded = held ? held.recorded : 0;
       const used = Math.max(0, item.spent - recorded);
-      const rec = records.totals(ref.name, ref.period);
       const free = limit - ((rec ? rec.used : 0) + used) - ((rec ? rec.reserved : 0) - given);
       const slice = ref.hard ? grantFor(item.want, item.min, free) : 0;
       const t = add(ref, limit, rec, used, slice - given, slice - given);
@@ -348,9 +382,9 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
   function observe(refs: readonly InstanceRef[], now: number): Array<InstanceTotals | null> {
     housekeeping(now);
     return refs.map((ref) => {
-      const limit = limitOf(ref);
-      if (limit === null) return null;
       const rec = records.totals(ref.name, ref.period);
+      const limit = limitOf(ref, rec, now);
+      if (limit === null) return null;
       const totals = totalsOf(ref, limit, rec);
       if (rec && (rec.seenLimit !== limit || rec.seenUsed != null)) {
         totals.limitBefore = rec.seenLimit ?? limit;
@@ -370,6 +404,14 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     return { ok: true, version: records.setOverride(req.name, req.limit) };
   }
 
+  function grant(req: GrantRequest): SetLimitOutcome {
+    // Sent again after its answer was lost: it is there, whatever the version now.
+    if (records.hasGrant(req.grant.id)) return { ok: true, version: records.limitsVersion() };
+    const version = records.limitsVersion();
+    if (req.expectedVersion !== version) return { ok: false, version };
+    return { ok: true, version: records.addGrant(req.grant) };
+  }
+
   const capabilities: AdapterCapabilities = { ledger: keepLedger, serverClock: false };
 
   return {
@@ -387,14 +429,16 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     read: (refs, now) =>
       atomic(() => {
         housekeeping(now);
-        return currentTotals(refs);
+        return currentTotals(refs, now);
       }),
     observe: (refs, now) => atomic(() => observe(refs, now)),
     feed: (req: FeedRequest) => snapshot(() => records.factsFrom(req.from, req.limit)),
     history: (req: HistoryRequest) => snapshot(() => req.periods.map((p) => records.totals(req.instance, p)?.used ?? 0)),
     instances: (req: InstancePageRequest): InstancePage => snapshot(() => records.instancesPage(req.rule, req.cursor, req.limit)),
-    limits: (): LimitsSnapshot => snapshot(() => ({ version: records.limitsVersion(), overrides: records.overrides() })),
+    limits: (): LimitsSnapshot =>
+      snapshot(() => ({ version: records.limitsVersion(), overrides: records.overrides(), grants: records.grants() })),
     setLimit: (req) => atomic(() => setLimit(req)),
+    grant: (req) => atomic(() => grant(req)),
     close() {
       if (users > 1) {
         users--;

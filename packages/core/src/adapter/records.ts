@@ -1,6 +1,6 @@
 // The small synchronous record interface that the shared adapter algorithm runs on: memory implements
 // it with Maps, SQLite with prepared statements. Every call happens inside one atomic step.
-import type { FeedFact, InstancePage, InstanceRef, LedgerEntry } from './spi.js';
+import type { FeedFact, Grant, InstancePage, InstanceRef, LedgerEntry } from './spi.js';
 
 /** One instance's totals in one period. */
 export interface PeriodRecord {
@@ -19,6 +19,8 @@ export interface PeriodRecord {
   dayUsed: number;
   /** The limit the level was last derived from (see InstanceTotals.limitBefore); null: not known. */
   seenLimit: number | null;
+  /** Rollover: the amount carried in, fixed by the step that wrote the period's first totals (absent: 0). */
+  carried?: number;
 }
 
 export type ReservationState = 'held' | 'expired' | 'committed' | 'released';
@@ -65,12 +67,20 @@ export interface Records {
 
   /** A run-time limit override by name. */
   override(name: string): number | undefined;
-  /** true when no override was ever written: the hot path then skips the lookups. */
-  noOverrides(): boolean;
+  /** true when no override and no grant was ever written: the hot path then skips the lookups. */
+  noRuntimeLimits(): boolean;
   overrides(): Map<string, number>;
   limitsVersion(): number;
   /** Writes an override and returns the new limits version. */
   setOverride(name: string, amount: number): number;
+
+  /** An instance's grants (expired ones may still be among them), or undefined when it has none. */
+  grantsOf(name: string): readonly Grant[] | undefined;
+  /** Every grant kept. */
+  grants(): Grant[];
+  hasGrant(id: string): boolean;
+  /** Stores a grant, forgotten at its expiry, and returns the new limits version. */
+  addGrant(grant: Grant): number;
 
   reservation(id: string): ReservationRecord | undefined;
   /** Inserts or replaces a reservation. */

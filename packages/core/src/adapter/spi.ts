@@ -28,6 +28,40 @@ export interface InstanceRef {
    * level thresholds) and absolute `amounts` (a soft limit). Absent: the step appends no facts for it.
    */
   readonly marks?: Marks;
+  /**
+   * Rollover: the step that opens this period (writes its first totals) fixes the amount carried in,
+   * `carried` = min(max, max(0, base limit − used of `previous`)), and keeps it with the period's totals.
+   * The base limit is the first override found, else `limit` (no carry, no grants): what is carried
+   * does not carry again. With no totals for `previous`, the whole base limit was unused if the
+   * instance had activity in an earlier period, and nothing carries into an instance's first period.
+   * A read before the opening step computes the same amount without keeping it.
+   */
+  readonly rollover?: Rollover;
+}
+
+export interface Rollover {
+  /** The most that carries (micro-units). */
+  readonly max: number;
+  /** The key of the period just before `period`. */
+  readonly previous: string;
+}
+
+/**
+ * A temporary raise of one instance's limit, shared by every guard on the store. A step adds the
+ * amounts of an instance's grants whose `expiresAt` is after the step's `now` to its effective limit.
+ */
+export interface Grant {
+  /** Chosen by the core, unique: writing a grant whose id is stored changes nothing. */
+  readonly id: string;
+  /** The instance name the grant raises (as InstanceRef.name). */
+  readonly name: string;
+  /** Micro-units, > 0. */
+  readonly amount: number;
+  /** When it stops counting (ms); the store may forget it from then on. */
+  readonly expiresAt: number;
+  /** When it was given (ms, the granting guard's clock). */
+  readonly grantedAt: number;
+  readonly reason?: string;
 }
 
 /** The points a step compares `used` against to decide whether to append a fact (feed.ts: crossesMark). */
@@ -71,7 +105,10 @@ export interface FeedRequest {
 
 /** One instance's totals as a step left them. */
 export interface InstanceTotals {
-  /** The effective limit now: the first override found, else the configured one. */
+  /**
+   * The effective limit now: the base limit (first override found, else the configured one), plus
+   * the amount carried in by rollover, plus the active grants.
+   */
   limit: number;
   /**
    * The limit this instance's level was last derived from (the limit of its previous step in this
@@ -96,6 +133,8 @@ export interface InstanceTotals {
    * the last earlier period with activity. Exactly one step ever sees it.
    */
   previous?: { period: string; used: number };
+  /** The part of `limit` carried in from the previous period (refs with `rollover` only). */
+  carried?: number;
 }
 
 /** Attributes and meta of a spend, kept by adapters with a ledger. */
@@ -234,9 +273,18 @@ export interface LeaseOutcome {
 }
 
 export interface LimitsSnapshot {
-  /** Increases with every override written; used for optimistic compare-and-set. */
+  /** Increases with every override or grant written; used for optimistic compare-and-set. */
   version: number;
   overrides: ReadonlyMap<string, number>;
+  /** The grants kept (the store may still hold some that have expired; the core filters by time). */
+  grants: readonly Grant[];
+}
+
+/** Writes a grant when the limits have not changed since `expectedVersion` (like SetLimitRequest). */
+export interface GrantRequest {
+  grant: Grant;
+  expectedVersion: number;
+  now: number;
 }
 
 export interface SetLimitRequest {
@@ -314,6 +362,11 @@ export interface StorageAdapter {
   instances(request: InstancePageRequest): MaybePromise<InstancePage>;
   limits(): MaybePromise<LimitsSnapshot>;
   setLimit(request: SetLimitRequest): MaybePromise<SetLimitOutcome>;
+  /**
+   * Stores a grant (compare-and-set on the limits version; a grant whose id is stored already answers
+   * ok and changes nothing). Kept until it expires. Optional for adapters without grants.
+   */
+  grant?(request: GrantRequest): MaybePromise<SetLimitOutcome>;
   /**
    * Called by each guard's close(). An adapter shared by several guards releases what it owns (a file
    * it opened) only when the last of them closes; a client the caller passed in stays the caller's.
