@@ -1,4 +1,5 @@
 // allocatedFrom: the limits of child budgets are carved out of a parent budget and may not sum past it.
+// Active grants count on both sides: a parent's grant makes room, a child's grant takes it.
 import { SpendGuardError } from './errors.js';
 import { instanceName, WILDCARD } from './instance-name.js';
 import { fromMicros } from './money.js';
@@ -25,8 +26,12 @@ function overrideOf(overrides: Record<string, number>, name: string): number | u
   return Object.hasOwn(overrides, name) ? overrides[name] : undefined;
 }
 
-function allocationMicros(parent: Rule, rules: readonly Rule[], overrides: Record<string, number>): MicroAllocation {
-  const limit = overrideOf(overrides, parent.id) ?? parent.limit.fallback ?? 0;
+/** Active grants by instance name (micro-units). */
+export type GrantSums = ReadonlyMap<string, number>;
+const NO_GRANTS: GrantSums = new Map();
+
+function allocationMicros(parent: Rule, rules: readonly Rule[], overrides: Record<string, number>, grants: GrantSums): MicroAllocation {
+  const limit = (overrideOf(overrides, parent.id) ?? parent.limit.fallback ?? 0) + (grants.get(parent.id) ?? 0);
   const children = new Map<string, number>();
   for (const child of rules) {
     if (child.allocatedFrom !== parent.id) continue;
@@ -40,13 +45,22 @@ function allocationMicros(parent: Rule, rules: readonly Rule[], overrides: Recor
       if (name.startsWith(prefix) && name !== instanceName(child.id, WILDCARD)) children.set(name, micros);
     }
   }
+  for (const [name, micros] of children) {
+    const granted = grants.get(name);
+    if (granted !== undefined) children.set(name, micros + granted);
+  }
   let allocated = 0;
   for (const micros of children.values()) allocated += micros;
   return { limit, allocated, children };
 }
 
-export function allocationOf(parent: Rule, rules: readonly Rule[], overrides: Record<string, number>): Allocation {
-  const a = allocationMicros(parent, rules, overrides);
+export function allocationOf(
+  parent: Rule,
+  rules: readonly Rule[],
+  overrides: Record<string, number>,
+  grants: GrantSums = NO_GRANTS,
+): Allocation {
+  const a = allocationMicros(parent, rules, overrides, grants);
   // fromEntries defines own properties: a child named '__proto__' is a key, not the prototype.
   const children: Record<string, number> = Object.fromEntries([...a.children].map(([name, micros]) => [name, fromMicros(micros)]));
   return {
@@ -57,16 +71,16 @@ export function allocationOf(parent: Rule, rules: readonly Rule[], overrides: Re
   };
 }
 
-/** Throws OVER_ALLOCATED when any parent's children sum past its limit under `overrides`. */
-export function assertAllocations(rules: readonly Rule[], overrides: Record<string, number>): void {
+/** Throws OVER_ALLOCATED when any parent's children sum past its limit under `overrides` and `grants`. */
+export function assertAllocations(rules: readonly Rule[], overrides: Record<string, number>, grants: GrantSums = NO_GRANTS): void {
   for (const parent of rules) {
     if (!rules.some((r) => r.allocatedFrom === parent.id)) continue;
-    const a = allocationMicros(parent, rules, overrides);
+    const a = allocationMicros(parent, rules, overrides, grants);
     if (a.allocated > a.limit) {
       const list = [...a.children].map(([n, m]) => `${n} ${fromMicros(m)}`).join(', ');
       throw new SpendGuardError(
         'OVER_ALLOCATED',
-        `budgets allocated from '${parent.id}' sum to ${fromMicros(a.allocated)} (${list}), more than its limit of ${fromMicros(a.limit)}. Lower a child's limit or raise '${parent.id}' first.`,
+        `budgets allocated from '${parent.id}' sum to ${fromMicros(a.allocated)} (${list}), more than its limit of ${fromMicros(a.limit)}. Lower a child's limit or raise '${parent.id}' first (active grants count on both sides).`,
       );
     }
   }

@@ -17,11 +17,12 @@ import { EventDeriver, NO_EVENTS } from './event-derivation.js';
 import { EventFeed, type EventsOptions } from './event-feed.js';
 import type { EventsPage, GuardEvent, SpendGuardEvents } from './events.js';
 import { ForecastAlerts } from './forecast-alerts.js';
+import type { GrantInfo, GrantOptions } from './grants.js';
 import { guardOptionsOf, type SpendGuardOptions } from './guard-options.js';
 import { IdSource } from './ids.js';
 import { JournalRunner } from './journal-runner.js';
 import { type Cover, LeasedAllowances } from './leased-allowances.js';
-import { LimitChanges } from './limit-changes.js';
+import { LimitChanges, type ObservedStep } from './limit-changes.js';
 import { fromMicros, toMicros } from './money.js';
 import { setOwn } from './own-record.js';
 import { type CheckResult, type HistoryEntry, Reads } from './reads.js';
@@ -98,7 +99,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     this.reads = new Reads(this.store, this.resolver);
     this.feed = new EventFeed(this.store, this.deriver);
     this.forecasts = rules.some((r) => r.definition.forecast === true) ? new ForecastAlerts(this.store, this.ids) : undefined;
-    this.limits = new LimitChanges(this.store, this.resolver, this.reads, this.clock);
+    this.limits = new LimitChanges(this.store, this.resolver, this.reads, this.clock, this.ids);
     this.store.configure({ retentionMs: o.retentionMs, eventRetentionMs: o.eventRetentionMs });
   }
 
@@ -323,15 +324,28 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
    */
   async setLimit(ruleId: string, limit: number, key?: string): Promise<void> {
     this.assertOpen();
-    return this.limits.setLimit(ruleId, limit, key, (rule, refs, totals, now) => {
-      const events: GuardEvent[] = [];
-      refs.forEach((ref, i) => {
-        const t = totals[i];
-        if (t) this.deriver.derive(rule, ref, t, now, events);
-      });
-      this.emitAll(events);
-    });
+    return this.limits.setLimit(ruleId, limit, key, this.observed);
   }
+
+  /**
+   * Raises one instance's limit by `amount` until `expiresAt` (default: the end of its current period),
+   * for every guard sharing the store. A grant to an allocated budget must fit in its parent's
+   * unallocated part (OVER_ALLOCATED). status() lists the grants still running.
+   */
+  async grant(budget: string, amount: number, options?: GrantOptions): Promise<GrantInfo> {
+    this.assertOpen();
+    return this.limits.grant(budget, amount, options, this.observed);
+  }
+
+  /** The events of the steps that follow a limit change on the instances it affects. */
+  private readonly observed: ObservedStep = (rule, refs, totals, now) => {
+    const events: GuardEvent[] = [];
+    refs.forEach((ref, i) => {
+      const t = totals[i];
+      if (t) this.deriver.derive(rule, ref, t, now, events);
+    });
+    this.emitAll(events);
+  };
 
   // ── offline journal ─────────────────────────────────────────────────────
 

@@ -10,7 +10,7 @@ export class IdSource {
     return `g_${this.prefix}`;
   }
 
-  next(kind: 'sp' | 'rs'): string {
+  next(kind: 'sp' | 'rs' | 'gr'): string {
     this.counter++;
     return `${kind}_${this.prefix}${this.counter.toString(36)}`;
   }

@@ -18,6 +18,7 @@ export type {
   SpendGuardEvents,
   TransitionEvent,
 } from './events.js';
+export type { GrantInfo, GrantOptions } from './grants.js';
 export {
   type CheckResult,
   type CommitResult,

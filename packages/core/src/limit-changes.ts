@@ -1,9 +1,21 @@
-// setLimit and allocation: run-time limits shared by every guard on a store. The override is written
-// by an optimistic compare-and-set (allocations are re-checked against the latest overrides), then the
-// affected instances are observed, a page at a time, so that each level change is seen exactly once.
-import type { InstanceRef, InstanceTotals, StorageAdapter } from './adapter/spi.js';
+// setLimit, grants and allocation: run-time limits shared by every guard on a store. An override or a
+// grant is written by an optimistic compare-and-set (allocations are re-checked against the latest
+// overrides and grants), then the affected instances are observed, a page at a time, so that each
+// level change is seen exactly once.
+import type { Grant, InstanceRef, InstanceTotals, LimitsSnapshot, StorageAdapter } from './adapter/spi.js';
 import { type Allocation, allocationOf, assertAllocations } from './allocation.js';
 import { SpendGuardError } from './errors.js';
+import {
+  activeGrantsByName,
+  type GrantInfo,
+  type GrantOptions,
+  grantAmountOf,
+  grantExpiryOf,
+  grantInfo,
+  grantReasonOf,
+  grantSums,
+} from './grants.js';
+import type { IdSource } from './ids.js';
 import { escapeValue, instanceName, WILDCARD } from './instance-name.js';
 import { toMicros } from './money.js';
 import { setOwn } from './own-record.js';
@@ -23,12 +35,70 @@ export class LimitChanges {
     private readonly resolver: Resolver,
     private readonly reads: Reads,
     private readonly clock: () => number,
+    private readonly ids: IdSource,
   ) {}
 
   async allocation(ruleId: string): Promise<Allocation> {
     const rule = this.resolver.ruleOf(ruleId);
-    const { overrides } = await fromStore(() => this.store.limits());
-    return allocationOf(rule, this.resolver.rules, Object.fromEntries(overrides));
+    const snapshot = await fromStore(() => this.store.limits());
+    return allocationOf(rule, this.resolver.rules, Object.fromEntries(snapshot.overrides), this.grantSumsOf(snapshot));
+  }
+
+  /** The grants each instance has now, by name (for status()). */
+  async activeGrants(now: number): Promise<Map<string, Grant[]>> {
+    const { grants } = await fromStore(() => this.store.limits());
+    return activeGrantsByName(grants, now);
+  }
+
+  /** Raises one instance's limit by `amount` until `expiresAt`, for every guard on the store. */
+  async grant(budget: string, amount: number, options: GrantOptions | undefined, observed: ObservedStep): Promise<GrantInfo> {
+    const { rule, key } = this.resolver.instanceOf(budget);
+    const micros = grantAmountOf(amount);
+    const reason = grantReasonOf(options);
+    const start = this.clock();
+    const expiresAt = grantExpiryOf(options, rule.period.at(start).end, start);
+    const store = this.store;
+    if (!store.grant) {
+      throw new SpendGuardError(
+        'INVALID_CONFIG',
+        `the '${store.name}' store adapter does not keep grants; use an adapter that does (memory, sqlite, redis, postgres).`,
+      );
+    }
+    const ref = this.resolver.refFor(rule, key, start);
+    const grant: Grant = {
+      id: this.ids.next('gr'),
+      name: ref.name,
+      amount: micros,
+      expiresAt,
+      grantedAt: start,
+      ...(reason === undefined ? {} : { reason }),
+    };
+    for (let attempt = 0; attempt < SET_LIMIT_ATTEMPTS; attempt++) {
+      const snapshot = await fromStore(() => store.limits());
+      const now = this.clock();
+      if (!snapshot.grants.some((g) => g.id === grant.id)) {
+        // Checked on every attempt: the limits may have changed since the last one.
+        const overrides = Object.fromEntries(snapshot.overrides);
+        if (ref.limitKeys.every((name) => !Object.hasOwn(overrides, name)) && ref.limit === null) {
+          throw new SpendGuardError(
+            'UNKNOWN_BUDGET',
+            `budget '${budget}' has no limit to raise: its rule lists none for this key. Set one with setLimit('${rule.id}', amount, key) first.`,
+          );
+        }
+        const sums = this.grantSumsOf(snapshot, now);
+        sums.set(grant.name, (sums.get(grant.name) ?? 0) + micros);
+        assertAllocations(this.resolver.rules, overrides, sums);
+        const out = await fromStore(() => store.grant?.({ grant, expectedVersion: snapshot.version, now }) ?? { ok: false, version: 0 });
+        if (!out.ok) continue; // another guard changed a limit meanwhile: check the allocation again
+      }
+      await this.observeAffected(rule, key, observed);
+      return grantInfo(grant);
+    }
+    throw new SpendGuardError('STORE_UNAVAILABLE', `grant('${budget}') kept conflicting with concurrent limit changes; try again.`);
+  }
+
+  private grantSumsOf(snapshot: LimitsSnapshot, now = this.clock()): Map<string, number> {
+    return grantSums(activeGrantsByName(snapshot.grants, now));
   }
 
   /** Changes a limit for every guard on the store; `observed` gets each affected instance's step. */
@@ -41,7 +111,7 @@ export class LimitChanges {
       const snapshot = await fromStore(() => this.store.limits());
       const overrides = Object.fromEntries(snapshot.overrides);
       setOwn(overrides, name, micros);
-      assertAllocations(this.resolver.rules, overrides);
+      assertAllocations(this.resolver.rules, overrides, this.grantSumsOf(snapshot));
       const now = this.clock();
       const out = await fromStore(() => this.store.setLimit({ name, limit: micros, expectedVersion: snapshot.version, now }));
       if (!out.ok) continue; // another guard changed a limit meanwhile: check the allocation again

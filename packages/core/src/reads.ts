@@ -1,7 +1,8 @@
 // The reading side of a guard: check (a dry run with pacing), status of one or every instance, history.
 // Whole-rule reads go through the store in bounded pages.
-import type { InstanceRef, InstanceTotals, StorageAdapter } from './adapter/spi.js';
+import type { Grant, InstanceRef, InstanceTotals, StorageAdapter } from './adapter/spi.js';
 import { SpendGuardError } from './errors.js';
+import { activeGrantsByName, grantInfo } from './grants.js';
 import { instanceName } from './instance-name.js';
 import { fromMicros, toMicros } from './money.js';
 import { setOwn } from './own-record.js';
@@ -60,18 +61,27 @@ export class Reads {
     const { rule, key } = this.resolver.instanceOf(budget);
     const ref = this.resolver.refFor(rule, key, now);
     const [t] = await fromStore(() => this.store.read([ref], now));
+    const grants = t ? await this.grantsAt(now) : undefined;
     if (!t) {
       throw new SpendGuardError(
         'UNKNOWN_BUDGET',
         `budget '${budget}' has no limit: its rule lists no limit for '${key}' and no '*'. Set one with setLimit('${rule.id}', amount, key).`,
       );
     }
-    return this.toStatus(rule, ref, t, now);
+    return this.toStatus(rule, ref, t, now, grants);
+  }
+
+  /** Active grants by instance name: one read of the store's limits, for a whole status(). */
+  private async grantsAt(now: number): Promise<Map<string, Grant[]> | undefined> {
+    if (!this.store.grant) return undefined;
+    const { grants } = await fromStore(() => this.store.limits());
+    return grants.length === 0 ? undefined : activeGrantsByName(grants, now);
   }
 
   /** Every instance: unkeyed rules, configured keys, and every keyed instance with activity. */
   async statusAll(now: number): Promise<BudgetStatus[]> {
     const statuses: BudgetStatus[] = [];
+    const grants = await this.grantsAt(now);
     for (const rule of this.resolver.rules) {
       const keys = new Set<string | undefined>();
       if (rule.per.length === 0) keys.add(undefined);
@@ -85,7 +95,7 @@ export class Reads {
         const totals = await fromStore(() => this.store.read(page, now));
         page.forEach((ref, i) => {
           const t = totals[i];
-          if (t) statuses.push(this.toStatus(rule, ref, t, now));
+          if (t) statuses.push(this.toStatus(rule, ref, t, now, grants));
         });
       }
     }
@@ -118,8 +128,10 @@ export class Reads {
     return list.map((p, i) => ({ period: p.key, start: toIso(p.start), end: toIso(p.end), used: fromMicros(used[i] ?? 0) }));
   }
 
-  private toStatus(rule: Rule, ref: InstanceRef, t: InstanceTotals, now: number): BudgetStatus {
+  private toStatus(rule: Rule, ref: InstanceRef, t: InstanceTotals, now: number, grants?: Map<string, Grant[]>): BudgetStatus {
     const key = keyOfRef(ref);
-    return statusOf(rule, ref.name, key, configuredLimit(rule.softLimit ?? NO_LIMITS, key), rule.period.at(now), t, now);
+    const soft = configuredLimit(rule.softLimit ?? NO_LIMITS, key);
+    const listed = grants?.get(ref.name)?.map(grantInfo) ?? [];
+    return statusOf(rule, ref.name, key, soft, rule.period.at(now), t, now, listed);
   }
 }

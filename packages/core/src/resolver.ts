@@ -4,6 +4,7 @@
 import type { InstanceRef, Marks } from './adapter/spi.js';
 import { SpendGuardError } from './errors.js';
 import { instanceName, parseInstanceName, WILDCARD } from './instance-name.js';
+import { previousPeriod } from './period.js';
 import { type Attributes, configuredLimit, limitKeys, matchRule, type Rule, validateAttributes } from './rules.js';
 
 export interface Resolved {
@@ -23,6 +24,8 @@ interface InstanceParts {
   limit: number | null;
   limitKeys: readonly string[];
   marks: Marks;
+  /** The most rollover carries into this instance (micro-units); null without rollover. */
+  rolloverMax: number | null;
   /** The last ref built for this instance: reused while its period and day last (refs are immutable). */
   ref?: InstanceRef;
 }
@@ -90,7 +93,7 @@ export class Resolver {
     const day = rule.day.at(now).key;
     const last = parts.ref;
     if (last !== undefined && last.period === period.key && last.day === day) return last;
-    parts.ref = {
+    const ref: InstanceRef = {
       name: parts.name,
       rule: rule.id,
       period: period.key,
@@ -101,6 +104,11 @@ export class Resolver {
       hard: rule.hard,
       marks: parts.marks,
     };
+    if (parts.rolloverMax !== null) {
+      // The previous period's key is the same for every instance of the rule: only computed anew with a new period.
+      const previous = last?.period === period.key ? last.rollover?.previous : undefined;
+      parts.ref = { ...ref, rollover: { max: parts.rolloverMax, previous: previous ?? previousPeriod(rule.period.spec, period).key } };
+    } else parts.ref = ref;
     return parts.ref;
   }
 
@@ -156,6 +164,7 @@ export class Resolver {
         limit: configuredLimit(rule.limit, key),
         limitKeys: limitKeys(rule, key),
         marks: marksOf(rule, key),
+        rolloverMax: rule.rollover ? configuredLimit(rule.rollover, key) : null,
       };
       cache.set(cacheKey, parts);
     }

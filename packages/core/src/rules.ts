@@ -24,6 +24,11 @@ export interface BudgetDefinition {
   forecast?: boolean;
   thresholds?: Partial<Thresholds>;
   allocatedFrom?: string;
+  /**
+   * The unused part of the previous period's limit carries into this one, at most `max` (a number, or
+   * a record by attribute value like `limit`). One period deep: what was carried does not carry again.
+   */
+  rollover?: { max: number | Record<string, number> };
 }
 
 /** A limit given per key: the micro-unit value for each listed key, and for `'*'` if given. */
@@ -41,6 +46,8 @@ export interface Rule {
   readonly shadow: boolean;
   readonly limit: KeyedMicros;
   readonly softLimit: KeyedMicros | null;
+  /** The most rollover carries in, per key; null without rollover. */
+  readonly rollover: KeyedMicros | null;
   readonly thresholds: Thresholds;
   readonly allocatedFrom?: string;
   readonly period: PeriodClock;
@@ -139,6 +146,7 @@ function compileRule(def: BudgetDefinition): Rule {
   const limit = wrapAmountError(() => keyedMicros(id, 'limit', def.limit, per.length));
   const softLimit = def.softLimit === undefined ? null : wrapAmountError(() => keyedMicros(id, 'softLimit', def.softLimit, per.length));
   if (softLimit !== null) assertSoftBelowLimit(id, limit, softLimit, per.length);
+  const rollover = rolloverOf(def, unit, per.length);
   return {
     id,
     per,
@@ -147,12 +155,26 @@ function compileRule(def: BudgetDefinition): Rule {
     shadow: enforce === 'shadow',
     limit,
     softLimit,
+    rollover,
     thresholds: thresholdsOf(id, def.thresholds),
     ...(def.allocatedFrom === undefined ? {} : { allocatedFrom: def.allocatedFrom }),
     period: new PeriodClock({ unit, timezone, anchorDay }),
     day: new PeriodClock({ unit: 'day', timezone, anchorDay: 1 }),
     definition: def,
   };
+}
+
+/** `rollover: { max }`: a period to roll from, and a cap in the shape of a limit. */
+function rolloverOf(def: BudgetDefinition, unit: PeriodUnit, perCount: number): KeyedMicros | null {
+  if (def.rollover === undefined) return null;
+  const id = def.id;
+  if (!isPlainObject(def.rollover) || !('max' in def.rollover)) {
+    throw configError(`budget '${id}': rollover must be { max }, the most that carries into a period, e.g. rollover: { max: 50 }.`);
+  }
+  if (unit === 'never') {
+    throw configError(`budget '${id}': rollover needs a period to carry from; a budget with period 'never' has only one.`);
+  }
+  return wrapAmountError(() => keyedMicros(id, 'rollover.max', def.rollover?.max, perCount));
 }
 
 /**

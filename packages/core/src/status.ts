@@ -1,5 +1,6 @@
 // BudgetStatus: one instance's totals with its level, daily pacing and end-of-period forecast.
 import type { InstanceTotals } from './adapter/spi.js';
+import type { GrantInfo } from './grants.js';
 import { fromMicros, percentUsed } from './money.js';
 import { type Period, toIso } from './period.js';
 import type { Rule } from './rules.js';
@@ -29,6 +30,10 @@ export interface BudgetStatus {
   period: { key: string; start: string; end: string };
   pacing: Pacing;
   forecast: { endOfPeriod: number; exhaustsOn?: string };
+  /** Active grants on this instance (their amounts are part of `limit`), earliest expiry first. */
+  grants: GrantInfo[];
+  /** Budgets with rollover: the part of `limit` carried in from the previous period. */
+  carriedOver?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -73,6 +78,7 @@ export function statusOf(
   period: Period,
   t: InstanceTotals,
   now: number,
+  grants: GrantInfo[] = [],
 ): BudgetStatus {
   const status: BudgetStatus = {
     budget,
@@ -88,7 +94,9 @@ export function statusOf(
     period: { key: period.key, start: toIso(period.start), end: toIso(period.end) },
     pacing: pacingOf(rule, period, t, now),
     forecast: forecastOf(period, t, now),
+    grants,
   };
+  if (rule.rollover) status.carriedOver = fromMicros(t.carried ?? 0);
   if (key !== undefined) status.key = key;
   if (softLimit !== null) status.softLimit = fromMicros(softLimit);
   return status;

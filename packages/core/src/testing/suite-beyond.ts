@@ -1,7 +1,9 @@
-// Conformance: budgets beyond a monthly cap — shadow budgets (checked like hard ones, never refusing) and
-// forecast alerts (once per period, from one guard, when the projection passes the limit).
+// Conformance: budgets beyond a monthly cap — shadow budgets (checked like hard ones, never refusing),
+// forecast alerts (once per period, from one guard, when the projection passes the limit), rollover
+// (the unused part of the previous period carries, capped, one period deep) and grants (temporary
+// raises kept in the store, seen by every guard).
 import { describe, expect, it } from 'vitest';
-import type { AlertEvent, DeniedEvent } from '../events.js';
+import type { AlertEvent, DeniedEvent, TransitionEvent } from '../events.js';
 import type { BudgetDefinition } from '../rules.js';
 import { type ConformanceOptions, fixture } from './harness.js';
 
@@ -111,6 +113,172 @@ export function beyondSuite(options: ConformanceOptions): void {
 
     it('refuses a forecast that is not a boolean with INVALID_CONFIG', { timeout }, async () => {
       await expect(fixture(options, [{ id: 'x', limit: 1, forecast: 'yes' as never }])).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    });
+  });
+  describe('beyond a monthly cap: rollover', () => {
+    const monthly: BudgetDefinition = { id: 'monthly', limit: 100, rollover: { max: 30 } };
+
+    it('carries the unused part of the previous limit, at most max, one period deep; nothing into the first period', {
+      timeout,
+    }, async () => {
+      const f = await fixture(options, [monthly], 2);
+      const [a, b] = f.guards as [(typeof f.guards)[0], (typeof f.guards)[0]];
+      expect(await a.status('monthly')).toMatchObject({ limit: 100, carriedOver: 0 });
+      await a.spend({}, 80);
+      f.clock.set('2026-12-02T00:00:00Z');
+      expect(await b.status('monthly')).toMatchObject({ limit: 120, carriedOver: 20, used: 0 }); // read before it opens
+      expect((await b.spend({}, 119.99)).allowed).toBe(true);
+      expect(await a.status('monthly')).toMatchObject({ limit: 120, carriedOver: 20, used: 119.99 });
+      expect((await a.spend({}, 0.02)).allowed).toBe(false);
+      expect((await a.spend({}, 0.01)).allowed).toBe(true);
+      f.clock.set('2027-01-05T00:00:00Z'); // December's base limit of 100 was passed: nothing carries
+      expect(await b.status('monthly')).toMatchObject({ limit: 100, carriedOver: 0 });
+      await b.spend({}, 40);
+      f.clock.set('2027-02-05T00:00:00Z'); // 60 unused, capped at 30
+      expect((await a.spend({}, 130)).allowed).toBe(true);
+      expect((await a.spend({}, 0.01)).allowed).toBe(false);
+      expect(await b.status('monthly')).toMatchObject({ limit: 130, carriedOver: 30, used: 130, level: 'exhausted' });
+    });
+
+    it('is fixed by the step that opens the period: a later commit into the old period changes nothing', { timeout }, async () => {
+      const f = await fixture(options, [monthly], 2);
+      const [a, b] = f.guards as [(typeof f.guards)[0], (typeof f.guards)[0]];
+      await a.spend({}, 50);
+      const r = await a.reserve({}, 20, { ttlMs: 30 * 86_400_000 });
+      if (!r.allowed) throw new Error('refused');
+      f.clock.set('2026-12-01T00:00:01Z');
+      await b.spend({}, 1); // opens December: 100 - 50 used = 50, capped at 30
+      await a.commit(r.reservationId, 20); // November is now 70 used; December keeps what it was given
+      expect(await a.status('monthly')).toMatchObject({ limit: 130, carriedOver: 30, used: 1 });
+      expect(await b.status('monthly')).toMatchObject({ limit: 130, carriedOver: 30 });
+      expect((await a.history('monthly', { periods: 2 })).map((h) => h.used)).toEqual([70, 1]);
+    });
+
+    it('carries the whole limit (capped) after an idle period, and follows the base limit that stood when the period opened', {
+      timeout,
+    }, async () => {
+      const f = await fixture(options, [monthly]);
+      await f.guard.spend({}, 90);
+      f.clock.set('2027-01-10T00:00:00Z'); // December idle: its 100 went unused
+      expect(await f.guard.status('monthly')).toMatchObject({ limit: 130, carriedOver: 30 });
+      await f.guard.setLimit('monthly', 200); // the base moves; what January carried does not
+      expect(await f.guard.status('monthly')).toMatchObject({ limit: 230, carriedOver: 30 });
+      await f.guard.spend({}, 190);
+      f.clock.set('2027-02-10T00:00:00Z'); // 200 - 190 = 10 unused
+      expect(await f.guard.status('monthly')).toMatchObject({ limit: 210, carriedOver: 10 });
+    });
+
+    it('takes max per key like a limit, and derives levels and events from the raised limit', { timeout }, async () => {
+      const f = await fixture(options, [{ id: 'user', per: 'user', limit: { '*': 10 }, rollover: { max: { '*': 2, vip: 8 } } }]);
+      const alerts: AlertEvent[] = [];
+      f.guard.on('alert', (e) => alerts.push(e));
+      await f.guard.spend({ user: 'vip' }, 1);
+      await f.guard.spend({ user: 'joe' }, 1);
+      f.clock.set('2026-12-03T00:00:00Z');
+      expect(await f.guard.status('user:vip')).toMatchObject({ limit: 18, carriedOver: 8 });
+      expect(await f.guard.status('user:joe')).toMatchObject({ limit: 12, carriedOver: 2 });
+      alerts.length = 0;
+      await f.guard.spend({ user: 'joe' }, 6); // 6 of 12: half
+      expect(alerts.map((e) => [e.budget, e.level, e.limit])).toEqual([['user:joe', 'info', 12]]);
+      expect((await f.guard.spend({ user: 'joe' }, 6.01)).allowed).toBe(false);
+    });
+
+    it('refuses a rollover that is not { max } of amounts, or on a budget without periods, with INVALID_CONFIG', { timeout }, async () => {
+      for (const rollover of [5, { max: -1 }, { max: 'x' }, {}] as never[]) {
+        await expect(fixture(options, [{ id: 'm', limit: 1, rollover }])).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+      }
+      await expect(fixture(options, [{ id: 'm', limit: 1, period: 'never', rollover: { max: 1 } }])).rejects.toMatchObject({
+        code: 'INVALID_CONFIG',
+        message: expect.stringContaining('never'),
+      });
+    });
+  });
+
+  describe('beyond a monthly cap: grants', () => {
+    it('raises one instance for every guard on the store until the end of the period, listed in status()', { timeout }, async () => {
+      const f = await fixture(options, [{ id: 'monthly', limit: 100 }], 2);
+      const [a, b] = f.guards as [(typeof f.guards)[0], (typeof f.guards)[0]];
+      await a.spend({}, 100);
+      expect((await b.spend({}, 1)).allowed).toBe(false);
+      const g = await a.grant('monthly', 20, { reason: 'launch week' });
+      expect(g).toMatchObject({ amount: 20, reason: 'launch week', expiresAt: '2026-12-01T00:00:00.000Z' });
+      expect((await b.spend({}, 15)).allowed).toBe(true);
+      expect((await b.spend({}, 5.01)).allowed).toBe(false);
+      const s = await b.status('monthly');
+      expect(s).toMatchObject({ limit: 120, used: 115 });
+      expect(s.grants).toEqual([g]);
+      f.clock.set('2026-12-01T00:00:00Z'); // expired with the period
+      expect(await a.status('monthly')).toMatchObject({ limit: 100, grants: [] });
+      const all = await b.status();
+      expect(all.find((x) => x.budget === 'monthly')?.grants).toEqual([]);
+    });
+
+    it('stops counting at expiresAt, whatever form it takes; several grants add up', { timeout }, async () => {
+      const f = await fixture(options, [{ id: 'team', per: 'team', limit: { '*': 10 } }], 2);
+      const [a, b] = f.guards as [(typeof f.guards)[0], (typeof f.guards)[0]];
+      const inAnHour = f.clock.now() + 3_600_000;
+      await a.grant('team:red', 5, { expiresAt: inAnHour });
+      await b.grant('team:red', 2.5, { expiresAt: new Date(inAnHour + 3_600_000) });
+      await a.grant('team:red', 1, { expiresAt: new Date(inAnHour + 7_200_000).toISOString() });
+      expect(await b.status('team:red')).toMatchObject({ limit: 18.5 });
+      expect((await b.status('team:blue')).limit).toBe(10); // one instance only
+      expect((await a.spend({ team: 'red' }, 17)).allowed).toBe(true);
+      f.clock.advance(3_600_000); // the first one ends
+      const s = await a.status('team:red');
+      expect(s.limit).toBe(13.5);
+      expect(s.level).toBe('exhausted');
+      expect(s.grants.map((x) => x.amount)).toEqual([2.5, 1]);
+      expect((await b.spend({ team: 'red' }, 0.01)).allowed).toBe(false);
+      f.clock.advance(2 * 3_600_000);
+      expect(await b.status('team:red')).toMatchObject({ limit: 10, grants: [] });
+    });
+
+    it('moves the level down at once, with one transition', { timeout }, async () => {
+      const f = await fixture(options, [{ id: 'monthly', limit: 100 }], 2);
+      const [a, b] = f.guards as [(typeof f.guards)[0], (typeof f.guards)[0]];
+      const transitions: TransitionEvent[] = [];
+      for (const g of [a, b]) g.on('transition', (e) => transitions.push(e));
+      await a.spend({}, 95);
+      expect(transitions.map((t) => t.to)).toEqual(['critical']);
+      await b.grant('monthly', 90);
+      expect(transitions.map((t) => [t.from, t.to, t.limit])).toEqual([
+        ['ok', 'critical', 100],
+        ['critical', 'info', 190],
+      ]);
+    });
+
+    it("must fit in the parent's unallocated part of an allocated budget (OVER_ALLOCATED), and changes nothing when it does not", {
+      timeout,
+    }, async () => {
+      const f = await fixture(options, [
+        { id: 'org', limit: 100 },
+        { id: 'project', per: 'project', limit: { api: 60, batch: 30 }, allocatedFrom: 'org' },
+      ]);
+      await f.guard.grant('project:api', 10); // 60 + 10 + 30 = 100
+      await expect(f.guard.grant('project:batch', 0.01)).rejects.toMatchObject({ code: 'OVER_ALLOCATED' });
+      expect(await f.guard.status('project:batch')).toMatchObject({ limit: 30, grants: [] });
+      await expect(f.guard.setLimit('project', 31, 'batch')).rejects.toMatchObject({ code: 'OVER_ALLOCATED' });
+      expect(await f.guard.allocation('org')).toMatchObject({ limit: 100, allocated: 100, unallocated: 0 });
+      await f.guard.grant('org', 5); // room made at the parent
+      await f.guard.grant('project:batch', 5);
+      expect((await f.guard.status('project:batch')).limit).toBe(35);
+    });
+
+    it('refuses bad input with a clear code and stores nothing', { timeout }, async () => {
+      const f = await fixture(options, [
+        { id: 'monthly', limit: 100 },
+        { id: 'user', per: 'user', limit: { ann: 5 } },
+      ]);
+      const g = f.guard;
+      await expect(g.grant('monthly', 0)).rejects.toMatchObject({ code: 'INVALID_AMOUNT' });
+      await expect(g.grant('monthly', -1)).rejects.toMatchObject({ code: 'INVALID_AMOUNT' });
+      await expect(g.grant('monthly', Number.NaN)).rejects.toMatchObject({ code: 'INVALID_AMOUNT' });
+      await expect(g.grant('nope', 1)).rejects.toMatchObject({ code: 'UNKNOWN_BUDGET' });
+      await expect(g.grant('user:bob', 1)).rejects.toMatchObject({ code: 'UNKNOWN_BUDGET' }); // no limit to raise
+      await expect(g.grant('monthly', 1, { expiresAt: f.clock.now() - 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+      await expect(g.grant('monthly', 1, { expiresAt: 'next tuesday' })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+      await expect(g.grant('monthly', 1, { reason: 7 as never })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+      expect(await g.status('monthly')).toMatchObject({ limit: 100, grants: [] });
     });
   });
 }
