@@ -2,7 +2,7 @@
 import type { BudgetDefinition } from '@spendguard/core';
 
 export const DEMO_BUDGETS: BudgetDefinition[] = [
-  { id: 'monthly', limit: 1000, softLimit: 800 },
+  { id: 'monthly', limit: 1000, softLimit: 800, rollover: { max: 200 } },
   { id: 'project', per: 'project', limit: { api: 500, batch: 300 }, allocatedFrom: 'monthly' },
   { id: 'model', per: 'model', limit: { 'gpt-4.1': 200, '*': 100 } },
   { id: 'user-daily', per: 'user', limit: 5, period: 'day', timezone: 'Europe/Berlin' },

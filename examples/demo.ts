@@ -1,5 +1,6 @@
 // The demo: a simulated service that guards a few hundred concurrent LLM calls with spendguard.
-import { type BudgetStatus, createSpendGuard } from '@spendguard/core';
+import { memoryAdapter } from '@spendguard/adapter-memory';
+import { type BudgetStatus, createSpendGuard, fromMicros, isSpendGuardError, toMicros } from '@spendguard/core';
 import { DEMO_BUDGETS } from './demo-budgets.js';
 import { openStore, storeArg } from './stores.js';
 
@@ -73,6 +74,17 @@ const left = (await guard.status('project:api')).remaining;
 const refused = await guard.spend({ project: 'api', model: 'o3', user: 'u_big' }, left + 1);
 console.log(refused);
 
+console.log('\nAn operator grants project:api 10 more for ten minutes (guard.grant), for every guard on the store:');
+try {
+  const g = await guard.grant('project:api', 10, { expiresAt: Date.now() + 600_000, reason: 'demo: launch traffic' });
+  const api = await guard.status('project:api');
+  console.log(`granted ${g.amount} until ${g.expiresAt}: project:api limit ${api.limit}, remaining ${api.remaining.toFixed(2)}`);
+} catch (err) {
+  // Each run of the demo on the same store grants again: once project:api's grants fill monthly's unallocated part, it says so.
+  if (!isSpendGuardError(err, 'OVER_ALLOCATED')) throw err;
+  console.log(`refused: ${err.message}`);
+}
+
 const table = (await guard.status()).filter((s: BudgetStatus) => !s.budget.startsWith('user-daily:') || s.used > 4);
 console.log('\nStatus at the end:');
 console.table(
@@ -86,6 +98,7 @@ console.table(
     '%': Number(s.percentUsed.toFixed(1)),
     level: s.level,
     'forecast end': Number(s.forecast.endOfPeriod.toFixed(0)),
+    granted: fromMicros(s.grants.reduce((sum, g) => sum + toMicros(g.amount), 0)) || '',
   })),
 );
 console.log(
@@ -98,6 +111,17 @@ console.log(
   `The store's durable event feed holds ${feed.events.length}${feed.next ? '+' : ''} events for any process to read (guard.events()).`,
 );
 await guard.close();
+
+// Rollover only shows at a month's end: a second guard on a memory store and a clock the demo moves.
+let simulated = Date.parse('2026-11-20T12:00:00Z');
+const rolling = createSpendGuard({ store: memoryAdapter(), budgets: DEMO_BUDGETS.slice(0, 1), clock: () => simulated });
+await rolling.spend({}, 700);
+simulated = Date.parse('2026-12-01T09:00:00Z');
+const december = await rolling.status('monthly');
+console.log(
+  `\nRollover (simulated clock): November used 700 of 1000, so December's limit is ${december.limit} (${december.carriedOver} carried over, at most 200).`,
+);
+await rolling.close();
 if (storeName === 'sqlite') {
   console.log('\nSee it live (spendguard.config.ts points the command at this store):');
   console.log('  pnpm spendguard serve     → the dashboard at http://127.0.0.1:9464/');

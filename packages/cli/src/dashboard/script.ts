@@ -82,7 +82,9 @@ export const SCRIPT = `
     c.pill.textContent = s.level;
     c.soft.hidden = s.enforce === 'hard'; c.soft.textContent = s.enforce;
     c.used.textContent = amount(s.used);
-    c.limit.textContent = '/ ' + amount(s.limit);
+    var granted = (s.grants || []).reduce(function (sum, g) { return sum + Math.round(g.amount * 1e6); }, 0) / 1e6; // summed in micro-units
+    var raisedBy = (granted > 0 ? ' +' + amount(granted) + ' granted' : '') + (s.carriedOver ? ' +' + amount(s.carriedOver) + ' carried' : '');
+    c.limit.textContent = '/ ' + amount(s.limit) + (raisedBy ? ' (' + raisedBy.trim() + ')' : '');
     c.pct.textContent = pct(s.percentUsed);
     var frac = function (n) { return s.limit > 0 ? Math.max(0, Math.min(1, n / s.limit)) : (n > 0 ? 1 : 0); };
     var u = frac(s.used);

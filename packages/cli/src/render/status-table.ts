@@ -1,6 +1,6 @@
 // `spendguard status` as a table: one row per budget instance with its bar coloured by level, used /
 // limit, what is held, today's pace against the even daily share, and the end-of-period forecast.
-import type { BudgetStatus } from '@spendguard/core';
+import { type BudgetStatus, fromMicros, toMicros } from '@spendguard/core';
 import { barParts } from './bar.js';
 import { type Colors, levelPaint } from './colors.js';
 import { amount, instant, percent, printable } from './format.js';
@@ -27,14 +27,25 @@ function forecast(c: Colors, s: BudgetStatus): string {
   return `${end} ${c.redBright(`out ${instant(s.forecast.exhaustsOn, true)}`)}`;
 }
 
+/** What raises the limit above its base: active grants and what rollover carried in ('' for none). */
+export function raised(s: BudgetStatus): string {
+  const parts: string[] = [];
+  const granted = fromMicros(s.grants.reduce((sum, g) => sum + toMicros(g.amount), 0));
+  if (granted > 0) parts.push(`+${amount(granted)} granted`);
+  if (s.carriedOver) parts.push(`+${amount(s.carriedOver)} carried`);
+  return parts.join(' · ');
+}
+
 export function statusTable(c: Colors, statuses: BudgetStatus[]): string {
   const leased = statuses.some((s) => s.leased > 0);
+  const raises = statuses.some((s) => raised(s) !== '');
   const columns: Column[] = [
     { header: 'BUDGET' },
     { header: 'LEVEL' },
     { header: 'USAGE' },
     { header: '%', align: 'right' },
     { header: 'USED / LIMIT', align: 'right' },
+    ...(raises ? [{ header: 'RAISED BY' } as const] : []),
     { header: 'RESERVED', align: 'right' },
     ...(leased ? [{ header: 'LEASED', align: 'right' } as const] : []),
     { header: 'TODAY / DAILY', align: 'right' },
@@ -49,6 +60,7 @@ export function statusTable(c: Colors, statuses: BudgetStatus[]): string {
       statusBar(c, s),
       paint(percent(s.percentUsed)),
       `${amount(s.used)} / ${amount(s.limit)}`,
+      ...(raises ? [c.dim(raised(s))] : []),
       amount(s.reserved),
       ...(leased ? [amount(s.leased)] : []),
       pacing(c, s),

@@ -2,6 +2,7 @@
 // shared algorithm that a JavaScript adapter runs over its own synchronous records, and the group commit of an asynchronous store.
 export { BatchQueue, MAX_BATCH } from './batch-queue.js';
 export { addToDay } from './day-total.js';
+export { activeGrants, carriedIn } from './effective-limit.js';
 export { crossesMark, DEFAULT_EVENT_RETENTION_MS, factNumber, factOf, mayCauseEvents } from './feed.js';
 export {
   createRecordAdapter,
