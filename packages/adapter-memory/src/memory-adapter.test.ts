@@ -4,7 +4,7 @@ import { type MemoryAdapter, memoryAdapter } from './memory-adapter.js';
 /** Every record the adapter holds, the entries of its queues included. */
 function memoryFootprint(adapter: MemoryAdapter): number {
   const s = adapter.stats();
-  return s.instances + s.totals + s.listed + s.reservations + s.idempotencyKeys + s.queued;
+  return s.instances + s.totals + s.listed + s.reservations + s.idempotencyKeys + s.grants + s.queued;
 }
 
 runConformanceSuite('memoryAdapter', {

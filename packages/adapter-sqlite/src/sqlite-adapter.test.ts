@@ -10,7 +10,14 @@ let n = 0;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Rows that grow with use: every table but the run-time limits, the meta and the schema version. */
-const GROWING = ['spendguard_totals', 'spendguard_instances', 'spendguard_reservations', 'spendguard_idempotency', 'spendguard_ledger'];
+const GROWING = [
+  'spendguard_totals',
+  'spendguard_instances',
+  'spendguard_reservations',
+  'spendguard_idempotency',
+  'spendguard_ledger',
+  'spendguard_grants',
+];
 
 runConformanceSuite('sqliteAdapter (file)', {
   create: (options) => sqliteAdapter({ path: join(dir, `conformance-${n++}.db`), ...options }),

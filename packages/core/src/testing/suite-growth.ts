@@ -165,6 +165,29 @@ export function growthSuite(options: ConformanceOptions): void {
       expect((await g.status()).map((s) => s.budget)).not.toContain('user:a');
     });
 
+    it('keeps grants until they expire, then forgets them', { timeout }, async () => {
+      const f = await fixture(options, [{ id: 'user', per: 'user', limit: 10 }], 1, {
+        retentionMs: RETENTION_MS,
+        eventRetentionMs: RETENTION_MS,
+      });
+      const g = f.guard;
+      const touch = () => g.spend({ user: 'other' }, 0.000001); // a writing step: whatever is due may go now
+      await touch();
+      const before = await footprint(f.store);
+      const expiresAt = f.clock.now() + HOUR;
+      for (let i = 0; i < 100; i++) await g.grant(`user:u${i % 10}`, 0.5, { expiresAt });
+      expect(await footprint(f.store)).toBeGreaterThanOrEqual(before + 100);
+      expect((await g.status('user:u3')).limit).toBe(15);
+      f.clock.advance(HOUR - MINUTE);
+      await touch();
+      expect((await g.status('user:u3')).grants).toHaveLength(10);
+      expect(await footprint(f.store)).toBeGreaterThanOrEqual(before + 100);
+      f.clock.advance(2 * MINUTE);
+      await touch();
+      expect(await footprint(f.store)).toBeLessThanOrEqual(before + 10);
+      expect(await g.status('user:u3')).toMatchObject({ limit: 10, grants: [] });
+    });
+
     it(`status() and setLimit(rule) over ${instances} instances: pages of ≤ ${PAGE_SIZE}, each level change once`, {
       timeout,
     }, async () => {

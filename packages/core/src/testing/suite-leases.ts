@@ -59,6 +59,32 @@ export function leasesSuite(options: ConformanceOptions): void {
   const numRuns = Math.max(3, Math.floor((options.numRuns ?? 60) / 6));
 
   describe('leased allowances', () => {
+    it('slices come out of the effective limit: a grant and what rollover carried make room for leased guards too', {
+      timeout,
+    }, async () => {
+      const budgets: BudgetDefinition[] = [{ id: 'monthly', limit: 10, rollover: { max: 5 } }];
+      const f = await fixture(options, budgets, 2);
+      const [g1, g2] = leased(f, budgets, 2);
+      const a = g1 as SpendGuard;
+      const b = g2 as SpendGuard;
+      expect(await drain(a, 1)).toBe(micros(10));
+      await f.guard.grant('monthly', 3);
+      expect(await drain(b, 1)).toBe(micros(3));
+      await a.close();
+      await b.close();
+      expect(await f.guard.status('monthly')).toMatchObject({ used: 13, limit: 13, leased: 0 });
+      f.clock.set('2026-12-10T00:00:00Z'); // November's base of 10 was all used: nothing carries; the grant has ended
+      const [c] = leased(f, budgets, 1) as [SpendGuard];
+      expect(await drain(c, 1)).toBe(micros(10));
+      await c.close();
+      f.clock.set('2027-01-10T00:00:00Z'); // December: 10 of 10 used again
+      await f.guard.setLimit('monthly', 20);
+      f.clock.set('2027-02-10T00:00:00Z'); // January idle under a base of 20: 5 carries
+      const [d] = leased(f, budgets, 1) as [SpendGuard];
+      expect(await drain(d, 1)).toBe(micros(25));
+      await d.close();
+      expect(await f.guard.status('monthly')).toMatchObject({ used: 25, limit: 25, carriedOver: 5 });
+    });
     it('admits spends out of a slice without a store step each, and records them when it settles', { timeout }, async () => {
       const budgets = [{ id: 'monthly', limit: 100 }];
       const f = await fixture(options, budgets);
