@@ -24,6 +24,31 @@ describe('sqliteAdapter specifics', () => {
     await second.close();
   });
 
+  it('migrates a schema 3 file to 4 (rollover, grants) keeping its totals', async () => {
+    const path = join(dir, 'schema3.db');
+    const budgets = [{ id: 'monthly', limit: 100, rollover: { max: 50 } }];
+    let now = Date.parse('2026-11-10T00:00:00Z');
+    const clock = () => now;
+    const first = createSpendGuard({ store: sqliteAdapter({ path }), budgets, clock });
+    await first.spend({}, 70);
+    await first.close();
+    // What a file written by the previous release looks like: no carried column, no grants table.
+    const raw = new Database(path);
+    raw.exec('DROP TABLE spendguard_grants; ALTER TABLE spendguard_totals DROP COLUMN carried; UPDATE spendguard_schema SET version = 3');
+    raw.close();
+    const second = createSpendGuard({ store: sqliteAdapter({ path }), budgets, clock });
+    expect((await second.status('monthly')).used).toBe(70);
+    await second.grant('monthly', 5);
+    expect((await second.status('monthly')).limit).toBe(105);
+    now = Date.parse('2026-12-10T00:00:00Z');
+    await second.spend({}, 1);
+    expect(await second.status('monthly')).toMatchObject({ limit: 130, carriedOver: 30, used: 1 });
+    await second.close();
+    const check = new Database(path);
+    expect(check.prepare('SELECT version FROM spendguard_schema').pluck().get()).toBe(SCHEMA_VERSION);
+    check.close();
+  });
+
   it('refuses a file written by a newer schema version, and changes nothing in it', () => {
     const path = join(dir, 'newer.db');
     sqliteAdapter({ path }).close();
