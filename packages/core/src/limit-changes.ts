@@ -17,7 +17,7 @@ import {
 } from './grants.js';
 import type { IdSource } from './ids.js';
 import { escapeValue, instanceName, WILDCARD } from './instance-name.js';
-import { toMicros } from './money.js';
+import { fromMicros, MAX_AMOUNT, toMicros } from './money.js';
 import { setOwn } from './own-record.js';
 import { PAGE_SIZE, type Reads } from './reads.js';
 import type { Resolver } from './resolver.js';
@@ -26,6 +26,7 @@ import { fromStore } from './store-call.js';
 import { isWellFormed } from './unicode.js';
 
 const SET_LIMIT_ATTEMPTS = 20;
+const MAX_MICROS = toMicros(MAX_AMOUNT);
 
 export type ObservedStep = (rule: Rule, refs: readonly InstanceRef[], totals: ReadonlyArray<InstanceTotals | null>, now: number) => void;
 
@@ -64,6 +65,7 @@ export class LimitChanges {
         `the '${store.name}' store adapter does not keep grants; use an adapter that does (memory, sqlite, redis, postgres).`,
       );
     }
+    const write = store.grant.bind(store);
     const ref = this.resolver.refFor(rule, key, start);
     const grant: Grant = {
       id: this.ids.next('gr'),
@@ -78,23 +80,38 @@ export class LimitChanges {
       const now = this.clock();
       if (!snapshot.grants.some((g) => g.id === grant.id)) {
         // Checked on every attempt: the limits may have changed since the last one.
-        const overrides = Object.fromEntries(snapshot.overrides);
-        if (ref.limitKeys.every((name) => !Object.hasOwn(overrides, name)) && ref.limit === null) {
-          throw new SpendGuardError(
-            'UNKNOWN_BUDGET',
-            `budget '${budget}' has no limit to raise: its rule lists none for this key. Set one with setLimit('${rule.id}', amount, key) first.`,
-          );
-        }
-        const sums = this.grantSumsOf(snapshot, now);
-        sums.set(grant.name, (sums.get(grant.name) ?? 0) + micros);
-        assertAllocations(this.resolver.rules, overrides, sums);
-        const out = await fromStore(() => store.grant?.({ grant, expectedVersion: snapshot.version, now }) ?? { ok: false, version: 0 });
+        this.assertGrantFits(budget, grant, ref, snapshot, now);
+        const out = await fromStore(() => write({ grant, expectedVersion: snapshot.version, now }));
         if (!out.ok) continue; // another guard changed a limit meanwhile: check the allocation again
       }
       await this.observeAffected(rule, key, observed);
       return grantInfo(grant);
     }
     throw new SpendGuardError('STORE_UNAVAILABLE', `grant('${budget}') kept conflicting with concurrent limit changes; try again.`);
+  }
+
+  /** A grant needs a limit to raise, keeps it within MAX_AMOUNT, and fits its parent's unallocated part. */
+  private assertGrantFits(budget: string, grant: Grant, ref: InstanceRef, snapshot: LimitsSnapshot, now: number): void {
+    const overrides = Object.fromEntries(snapshot.overrides);
+    const override = ref.limitKeys.find((name) => Object.hasOwn(overrides, name));
+    if (override === undefined && ref.limit === null) {
+      throw new SpendGuardError(
+        'UNKNOWN_BUDGET',
+        `budget '${budget}' has no limit to raise: its rule lists none for this key. Set one with setLimit('${ref.rule}', amount, key) first.`,
+      );
+    }
+    const base = override === undefined ? (ref.limit as number) : (overrides[override] as number);
+    const sums = this.grantSumsOf(snapshot, now);
+    const granted = (sums.get(grant.name) ?? 0) + grant.amount;
+    // Effective limits stay within what every store adds exactly (Lua numbers are doubles).
+    if (base + granted > MAX_MICROS) {
+      throw new SpendGuardError(
+        'INVALID_AMOUNT',
+        `a grant of ${fromMicros(grant.amount)} would raise '${budget}' to ${fromMicros(base + granted)}, past ${MAX_AMOUNT}; grant less.`,
+      );
+    }
+    sums.set(grant.name, granted);
+    assertAllocations(this.resolver.rules, overrides, sums);
   }
 
   private grantSumsOf(snapshot: LimitsSnapshot, now = this.clock()): Map<string, number> {

@@ -273,6 +273,7 @@ export function beyondSuite(options: ConformanceOptions): void {
       await expect(g.grant('monthly', 0)).rejects.toMatchObject({ code: 'INVALID_AMOUNT' });
       await expect(g.grant('monthly', -1)).rejects.toMatchObject({ code: 'INVALID_AMOUNT' });
       await expect(g.grant('monthly', Number.NaN)).rejects.toMatchObject({ code: 'INVALID_AMOUNT' });
+      await expect(g.grant('monthly', 1e9)).rejects.toMatchObject({ code: 'INVALID_AMOUNT' }); // 100 + 1e9 passes MAX_AMOUNT
       await expect(g.grant('nope', 1)).rejects.toMatchObject({ code: 'UNKNOWN_BUDGET' });
       await expect(g.grant('user:bob', 1)).rejects.toMatchObject({ code: 'UNKNOWN_BUDGET' }); // no limit to raise
       await expect(g.grant('monthly', 1, { expiresAt: f.clock.now() - 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
