@@ -264,6 +264,28 @@ export function beyondSuite(options: ConformanceOptions): void {
       expect((await f.guard.status('project:batch')).limit).toBe(35);
     });
 
+    it('racing grants from two guards never over-allocate a parent together', { timeout }, async () => {
+      const f = await fixture(
+        options,
+        [
+          { id: 'org', limit: 100 },
+          { id: 'project', per: 'project', limit: { api: 40, batch: 45 }, allocatedFrom: 'org' },
+        ],
+        2,
+      );
+      const [a, b] = f.guards as [(typeof f.guards)[0], (typeof f.guards)[0]];
+      const outcomes = await Promise.allSettled([
+        a.grant('project:api', 10),
+        b.grant('project:batch', 10),
+        a.grant('project:batch', 10),
+        b.grant('project:api', 10),
+      ]);
+      const codes = outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as { code: string }).code));
+      expect(codes.filter((c) => c === 'ok')).toHaveLength(1); // 15 unallocated: room for one
+      expect(codes.filter((c) => c === 'OVER_ALLOCATED')).toHaveLength(3);
+      expect(await b.allocation('org')).toMatchObject({ allocated: 95, unallocated: 5 });
+    });
+
     it('refuses bad input with a clear code and stores nothing', { timeout }, async () => {
       const f = await fixture(options, [
         { id: 'monthly', limit: 100 },
