@@ -7,4 +7,6 @@ export const DEMO_BUDGETS: BudgetDefinition[] = [
   { id: 'model', per: 'model', limit: { 'gpt-4.1': 200, '*': 100 } },
   { id: 'user-daily', per: 'user', limit: 5, period: 'day', timezone: 'Europe/Berlin' },
   { id: 'experiments', where: { project: 'batch' }, limit: 50, enforce: 'soft' },
+  // A cap being tried out: counted and checked, never refusing; what it would refuse is reported.
+  { id: 'o3-cap-trial', where: { model: 'o3' }, limit: 60, enforce: 'shadow' },
 ];

@@ -13,7 +13,7 @@ const guard = createSpendGuard({
   store: memoryAdapter(),
   budgets: [
     { id: 'monthly', limit: 1 },
-    { id: 'model', per: 'model', limit: { 'gpt-4.1': 0.5, '*': 0.25 } },
+    { id: 'model', per: 'model', limit: { 'gpt-4.1': 0.55, '*': 0.25 } },
   ],
 });
 guard.on('alert', (a) => console.log(`  ALERT   ${a.message}`));
@@ -22,6 +22,8 @@ guard.on('denied', (d) => console.log(`  DENIED  ${d.budget}: ${d.remaining} lef
 const openai = withBudget(new OpenAI({ apiKey: 'sk-demo', baseURL: server.openaiBaseURL, maxRetries: 0 }), {
   guard,
   attrs: { project: 'support-bot' },
+  // When the worst case no longer fits, send the call with the largest max_tokens the budget can pay (at least 256).
+  fitMaxTokens: true,
   // When a budget refuses, answer from a cheaper path instead of failing the user.
   fallback: (refusal: Refusal) => ({
     choices: [{ message: { role: 'assistant', content: `(fallback: ${refusal.budget} is spent — here is a canned answer)` } }],
@@ -30,7 +32,7 @@ const openai = withBudget(new OpenAI({ apiKey: 'sk-demo', baseURL: server.openai
 
 console.log(`spendguard LLM demo — OpenAI SDK against a fake server at ${server.openaiBaseURL}`);
 console.log(
-  'each call: a ~28k-token ticket history and a question; the worst case (2k output) is reserved first, the actual cost committed after\n',
+  'each call: a ~28k-token ticket history and a question; the worst case (2k output) is reserved first, the actual cost committed after;\nnear the limit max_tokens is fitted to what is left (fitMaxTokens), and past that a fallback answers\n',
 );
 for (let i = 1; i <= 12; i++) {
   const model = i % 3 === 0 ? 'gpt-4.1-mini' : 'gpt-4.1-2025-04-14';
@@ -41,10 +43,10 @@ for (let i = 1; i <= 12; i++) {
       { role: 'system', content: ticketHistory },
       { role: 'user', content: `Question ${i}: how do I reset my password?` },
     ],
-  })) as { choices: Array<{ message: { content: string | null } }>; usage?: { prompt_tokens: number } };
+  })) as { choices: Array<{ message: { content: string | null } }>; usage?: { prompt_tokens: number; completion_tokens: number } };
   const cost = res.usage ? costOf({ model, usage: res.usage }) : 0;
   console.log(
-    `call ${String(i).padStart(2)} ${model.padEnd(20)} ${res.usage ? `cost $${cost.toFixed(6)}` : 'not made'} → ${res.choices[0]?.message.content}`,
+    `call ${String(i).padStart(2)} ${model.padEnd(20)} ${res.usage ? `cost $${cost.toFixed(6)}, ${String(res.usage.completion_tokens).padStart(4)} output tokens` : 'not made'} → ${res.choices[0]?.message.content}`,
   );
 }
 const s = await guard.status('monthly');

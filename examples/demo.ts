@@ -26,7 +26,8 @@ guard.on('reset', (r) =>
 );
 guard.on('overage', (o) => console.log(`${stamp()} OVERAGE    ${o.budget}: reserved ${o.reserved}, actual ${o.actual}`));
 let deniedCount = 0;
-guard.on('denied', () => deniedCount++);
+let shadowCount = 0;
+guard.on('denied', (d) => (d.shadow ? shadowCount++ : deniedCount++));
 
 // A deterministic pseudo-random source, so every run tells the same story.
 let seed = 42;
@@ -68,6 +69,7 @@ const outcomes = await Promise.all(Array.from({ length: CALLS }, (_, i) => llmCa
 const ok = outcomes.filter((o) => o === 'ok').length;
 console.log(`\n${CALLS} concurrent calls: ${ok} made, ${CALLS - ok} refused before they were made (${deniedCount} denied events).`);
 console.log(`${userEvents} transition and alert events of per-user allowances were not printed.`);
+console.log(`${shadowCount} calls made would have been refused by the shadow budget o3-cap-trial (denied with shadow: true).`);
 
 console.log('\nA call that would pass the hard limit of project:api:');
 const left = (await guard.status('project:api')).remaining;
