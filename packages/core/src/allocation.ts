@@ -1,5 +1,8 @@
 // allocatedFrom: the limits of child budgets are carved out of a parent budget and may not sum past it.
-// Active grants count on both sides: a parent's grant makes room, a child's grant takes it.
+// Active grants count on both sides: a parent's grant makes room, a child's grant takes it — but only
+// for as long as it lasts, so the sums are checked now and at each moment one of the parent's grants
+// ends (room lent for a week cannot back a child's limit for good).
+import type { Grant } from './adapter/spi.js';
 import { SpendGuardError } from './errors.js';
 import { instanceName, WILDCARD } from './instance-name.js';
 import { fromMicros } from './money.js';
@@ -26,12 +29,26 @@ function overrideOf(overrides: Record<string, number>, name: string): number | u
   return Object.hasOwn(overrides, name) ? overrides[name] : undefined;
 }
 
-/** Active grants by instance name (micro-units). */
-export type GrantSums = ReadonlyMap<string, number>;
-const NO_GRANTS: GrantSums = new Map();
+/** The grants active now, by instance name. */
+export type ActiveGrants = ReadonlyMap<string, readonly Grant[]>;
+const NO_GRANTS: ActiveGrants = new Map();
 
-function allocationMicros(parent: Rule, rules: readonly Rule[], overrides: Record<string, number>, grants: GrantSums): MicroAllocation {
-  const limit = (overrideOf(overrides, parent.id) ?? parent.limit.fallback ?? 0) + (grants.get(parent.id) ?? 0);
+/** The limits and grants a check compares. */
+export interface LimitState {
+  overrides: Record<string, number>;
+  grants: ActiveGrants;
+}
+
+/** What an instance's grants add at `at` (those ending after it; at = -Infinity: all of them). */
+function grantedAt(grants: ActiveGrants, name: string, at: number): number {
+  let sum = 0;
+  for (const g of grants.get(name) ?? []) if (g.expiresAt > at) sum += g.amount;
+  return sum;
+}
+
+function allocationMicros(parent: Rule, rules: readonly Rule[], state: LimitState, at = Number.NEGATIVE_INFINITY): MicroAllocation {
+  const { overrides, grants } = state;
+  const limit = (overrideOf(overrides, parent.id) ?? parent.limit.fallback ?? 0) + grantedAt(grants, parent.id, at);
   const children = new Map<string, number>();
   for (const child of rules) {
     if (child.allocatedFrom !== parent.id) continue;
@@ -46,21 +63,16 @@ function allocationMicros(parent: Rule, rules: readonly Rule[], overrides: Recor
     }
   }
   for (const [name, micros] of children) {
-    const granted = grants.get(name);
-    if (granted !== undefined) children.set(name, micros + granted);
+    const granted = grantedAt(grants, name, at);
+    if (granted > 0) children.set(name, micros + granted);
   }
   let allocated = 0;
   for (const micros of children.values()) allocated += micros;
   return { limit, allocated, children };
 }
 
-export function allocationOf(
-  parent: Rule,
-  rules: readonly Rule[],
-  overrides: Record<string, number>,
-  grants: GrantSums = NO_GRANTS,
-): Allocation {
-  const a = allocationMicros(parent, rules, overrides, grants);
+export function allocationOf(parent: Rule, rules: readonly Rule[], overrides: Record<string, number>, grants = NO_GRANTS): Allocation {
+  const a = allocationMicros(parent, rules, { overrides, grants });
   // fromEntries defines own properties: a child named '__proto__' is a key, not the prototype.
   const children: Record<string, number> = Object.fromEntries([...a.children].map(([name, micros]) => [name, fromMicros(micros)]));
   return {
@@ -71,16 +83,27 @@ export function allocationOf(
   };
 }
 
-/** Throws OVER_ALLOCATED when any parent's children sum past its limit under `overrides` and `grants`. */
-export function assertAllocations(rules: readonly Rule[], overrides: Record<string, number>, grants: GrantSums = NO_GRANTS): void {
+/**
+ * Throws OVER_ALLOCATED when any parent's children sum past its limit under `after`, now or once one of
+ * the parent's grants has ended. With `before` (a change to check), a sum that was already past and
+ * that the change does not make worse passes: lowering a limit is always allowed.
+ */
+export function assertAllocations(rules: readonly Rule[], after: LimitState, before?: LimitState): void {
   for (const parent of rules) {
     if (!rules.some((r) => r.allocatedFrom === parent.id)) continue;
-    const a = allocationMicros(parent, rules, overrides, grants);
-    if (a.allocated > a.limit) {
+    const instants = [Number.NEGATIVE_INFINITY, ...(after.grants.get(parent.id) ?? []).map((g) => g.expiresAt)];
+    for (const at of instants) {
+      const a = allocationMicros(parent, rules, after, at);
+      if (a.allocated <= a.limit) continue;
+      if (before) {
+        const b = allocationMicros(parent, rules, before, at);
+        if (a.allocated - a.limit <= b.allocated - b.limit) continue;
+      }
       const list = [...a.children].map(([n, m]) => `${n} ${fromMicros(m)}`).join(', ');
+      const when = at === Number.NEGATIVE_INFINITY ? '' : ` once its grant ending ${new Date(at).toISOString()} ends`;
       throw new SpendGuardError(
         'OVER_ALLOCATED',
-        `budgets allocated from '${parent.id}' sum to ${fromMicros(a.allocated)} (${list}), more than its limit of ${fromMicros(a.limit)}. Lower a child's limit or raise '${parent.id}' first (active grants count on both sides).`,
+        `budgets allocated from '${parent.id}' would sum to ${fromMicros(a.allocated)} (${list}), more than its limit of ${fromMicros(a.limit)}${when}. Lower a child's limit or raise '${parent.id}' first (active grants count on both sides, for as long as they last).`,
       );
     }
   }

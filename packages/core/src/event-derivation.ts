@@ -55,7 +55,7 @@ export class EventDeriver {
         type: 'reset',
         payload: { budget: ref.name, period: ref.period, previous: { key: t.previous.period, used: fromMicros(t.previous.used) } },
       });
-      const back = resetTransition(this.context(rule, ref, now), t.previous.used, t.limit);
+      const back = resetTransition(this.context(rule, ref, now), t.previous.used, t.previous.limit ?? t.limit, t.limit);
       if (back) events.push({ type: 'transition', payload: back });
     }
     if (t.used !== t.usedBefore || t.limit !== t.limitBefore) {

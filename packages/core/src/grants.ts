@@ -25,6 +25,8 @@ export interface GrantInfo {
 }
 
 const MAX_REASON_LENGTH = 500;
+/** The latest instant a Date can hold: a later expiry could be stored but never shown. */
+const MAX_DATE_MS = 8.64e15;
 
 export function grantAmountOf(amount: unknown): number {
   const micros = toMicros(amount as number, 'grant amount');
@@ -49,6 +51,7 @@ export function grantExpiryOf(options: GrantOptions | undefined, periodEnd: numb
       `grant expiresAt must be an ISO 8601 date string, milliseconds since the epoch or a Date; got ${JSON.stringify(given) ?? String(given)}.`,
     );
   }
+  if (ms > MAX_DATE_MS) throw configError(`grant expiresAt ${String(given)} is past the latest date a Date can hold (+275760-09-13).`);
   if (ms <= now) throw configError(`grant expiresAt ${toIso(ms)} is not in the future (now is ${toIso(now)}): give a later time.`);
   return Math.ceil(ms);
 }
@@ -76,17 +79,6 @@ export function activeGrantsByName(grants: readonly Grant[], now: number): Map<s
   }
   for (const list of byName.values()) list.sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
   return byName;
-}
-
-/** The sum of each instance's active grants (micro-units). */
-export function grantSums(byName: ReadonlyMap<string, readonly Grant[]>): Map<string, number> {
-  const sums = new Map<string, number>();
-  for (const [name, list] of byName)
-    sums.set(
-      name,
-      list.reduce((sum, g) => sum + g.amount, 0),
-    );
-  return sums;
 }
 
 export function grantInfo(g: Grant): GrantInfo {

@@ -62,7 +62,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     const o = guardOptionsOf(options);
     this.store = o.store;
     const rules = compileRules(o.budgets);
-    assertAllocations(rules, {});
+    assertAllocations(rules, { overrides: {}, grants: new Map() });
     this.resolver = new Resolver(rules, o.attributes);
     this.clock = o.clock;
     this.deriver = new EventDeriver((ref) => this.resolver.ruleOfRef(ref));

@@ -28,6 +28,20 @@ export function instanceName(ruleId: string, key?: string): string {
   return key === undefined ? ruleId : `${ruleId}:${key}`;
 }
 
+/**
+ * Whether `key` is one a call could produce for a rule with `perCount` attributes: that many values,
+ * each escaped exactly as escapeValue writes it and 1–`maxLength` characters once unescaped. A name
+ * typed by hand ('project:a:b', 'project:a%3ab') would otherwise name a record no call ever touches.
+ */
+export function isInstanceKey(key: string, perCount: number, maxLength: number): boolean {
+  const parts = perCount === 1 ? [key] : key.split(',');
+  if (parts.length !== perCount) return false;
+  return parts.every((part) => {
+    const value = unescapeValue(part);
+    return value.length > 0 && value.length <= maxLength && escapeValue(value) === part;
+  });
+}
+
 /** Splits 'project:api' into its rule id and key. */
 export function parseInstanceName(name: string): { ruleId: string; key?: string } {
   const colon = name.indexOf(':');

@@ -122,8 +122,15 @@ export class LeasedAllowances {
         this.keepSettling(this.host.clock());
         return { ok: true };
       }
-      const items = short.map((s) => ({ slice: s, want: Math.max(this.sizeOf(s), amount), min: amount }));
-      const granted = await this.step(items, true);
+      // A slice of the instance's ended period is settled first, in the same step: what it admitted is
+      // recorded before the new period opens, so that what rollover carries into it counts it.
+      const ended = this.retired.filter((r) => !r.busy && !this.settled(r) && short.some((s) => s.ref.name === r.ref.name));
+      const items = [
+        ...ended.map((r) => ({ slice: r, want: 0, min: 0 })),
+        ...short.map((s) => ({ slice: s, want: Math.max(this.sizeOf(s), amount), min: amount })),
+      ];
+      const granted = (await this.step(items, true)).slice(ended.length);
+      if (ended.length > 0) this.retired = this.retired.filter((r) => !this.settled(r));
       // Decided by what the step granted: a spend admitted meanwhile may already have used some of it.
       const refused = short.findIndex((_, i) => (granted[i] ?? 0) < amount);
       if (refused >= 0) {

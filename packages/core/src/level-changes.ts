@@ -75,9 +75,17 @@ export function levelChange(
   return change;
 }
 
-/** The transition of a reset: from the level the previous period ended at, back to ok. */
-export function resetTransition(ctx: LevelContext, previousUsed: number, limit: number): TransitionEvent | undefined {
-  const from = levelFor(previousUsed, limit, ctx.thresholds);
+/**
+ * The transition of a reset: from the level the previous period ended at (judged under its own limit),
+ * back to ok under the new period's `limit`.
+ */
+export function resetTransition(
+  ctx: LevelContext,
+  previousUsed: number,
+  previousLimit: number,
+  limit: number,
+): TransitionEvent | undefined {
+  const from = levelFor(previousUsed, previousLimit, ctx.thresholds);
   if (from === 'ok') return undefined;
   const to = ctx.stepper.next(from, { type: 'RESET' });
   return { budget: ctx.budget, from, to, used: 0, limit: fromMicros(limit), period: ctx.period, at: new Date(ctx.at).toISOString() };

@@ -5,16 +5,7 @@
 import type { Grant, InstanceRef, InstanceTotals, LimitsSnapshot, StorageAdapter } from './adapter/spi.js';
 import { type Allocation, allocationOf, assertAllocations } from './allocation.js';
 import { SpendGuardError } from './errors.js';
-import {
-  activeGrantsByName,
-  type GrantInfo,
-  type GrantOptions,
-  grantAmountOf,
-  grantExpiryOf,
-  grantInfo,
-  grantReasonOf,
-  grantSums,
-} from './grants.js';
+import { activeGrantsByName, type GrantInfo, type GrantOptions, grantAmountOf, grantExpiryOf, grantInfo, grantReasonOf } from './grants.js';
 import type { IdSource } from './ids.js';
 import { escapeValue, instanceName, WILDCARD } from './instance-name.js';
 import { fromMicros, MAX_AMOUNT, toMicros } from './money.js';
@@ -42,7 +33,12 @@ export class LimitChanges {
   async allocation(ruleId: string): Promise<Allocation> {
     const rule = this.resolver.ruleOf(ruleId);
     const snapshot = await fromStore(() => this.store.limits());
-    return allocationOf(rule, this.resolver.rules, Object.fromEntries(snapshot.overrides), this.grantSumsOf(snapshot));
+    return allocationOf(
+      rule,
+      this.resolver.rules,
+      Object.fromEntries(snapshot.overrides),
+      activeGrantsByName(snapshot.grants, this.clock()),
+    );
   }
 
   /** The grants each instance has now, by name (for status()). */
@@ -75,6 +71,7 @@ export class LimitChanges {
       grantedAt: start,
       ...(reason === undefined ? {} : { reason }),
     };
+    const info = grantInfo(grant); // before the write: nothing that can throw comes after it
     for (let attempt = 0; attempt < SET_LIMIT_ATTEMPTS; attempt++) {
       const snapshot = await fromStore(() => store.limits());
       const now = this.clock();
@@ -84,8 +81,8 @@ export class LimitChanges {
         const out = await fromStore(() => write({ grant, expectedVersion: snapshot.version, now }));
         if (!out.ok) continue; // another guard changed a limit meanwhile: check the allocation again
       }
-      await this.observeAffected(rule, key, observed);
-      return grantInfo(grant);
+      await this.observeAfterWrite(rule, key, observed);
+      return info;
     }
     throw new SpendGuardError('STORE_UNAVAILABLE', `grant('${budget}') kept conflicting with concurrent limit changes; try again.`);
   }
@@ -101,8 +98,8 @@ export class LimitChanges {
       );
     }
     const base = override === undefined ? (ref.limit as number) : (overrides[override] as number);
-    const sums = this.grantSumsOf(snapshot, now);
-    const granted = (sums.get(grant.name) ?? 0) + grant.amount;
+    const before = activeGrantsByName(snapshot.grants, now);
+    const granted = (before.get(grant.name) ?? []).reduce((sum, g) => sum + g.amount, grant.amount);
     // Effective limits stay within what every store adds exactly (Lua numbers are doubles).
     if (base + granted > MAX_MICROS) {
       throw new SpendGuardError(
@@ -110,12 +107,9 @@ export class LimitChanges {
         `a grant of ${fromMicros(grant.amount)} would raise '${budget}' to ${fromMicros(base + granted)}, past ${MAX_AMOUNT}; grant less.`,
       );
     }
-    sums.set(grant.name, granted);
-    assertAllocations(this.resolver.rules, overrides, sums);
-  }
-
-  private grantSumsOf(snapshot: LimitsSnapshot, now = this.clock()): Map<string, number> {
-    return grantSums(activeGrantsByName(snapshot.grants, now));
+    const after = new Map(before);
+    after.set(grant.name, [...(before.get(grant.name) ?? []), grant]);
+    assertAllocations(this.resolver.rules, { overrides, grants: after }, { overrides, grants: before });
   }
 
   /** Changes a limit for every guard on the store; `observed` gets each affected instance's step. */
@@ -126,16 +120,31 @@ export class LimitChanges {
     const name = rule.per.length === 0 ? rule.id : instanceName(rule.id, instanceKey ?? WILDCARD);
     for (let attempt = 0; attempt < SET_LIMIT_ATTEMPTS; attempt++) {
       const snapshot = await fromStore(() => this.store.limits());
-      const overrides = Object.fromEntries(snapshot.overrides);
-      setOwn(overrides, name, micros);
-      assertAllocations(this.resolver.rules, overrides, this.grantSumsOf(snapshot));
       const now = this.clock();
+      const grants = activeGrantsByName(snapshot.grants, now);
+      const before = Object.fromEntries(snapshot.overrides);
+      const overrides = { ...before };
+      setOwn(overrides, name, micros);
+      assertAllocations(this.resolver.rules, { overrides, grants }, { overrides: before, grants });
       const out = await fromStore(() => this.store.setLimit({ name, limit: micros, expectedVersion: snapshot.version, now }));
       if (!out.ok) continue; // another guard changed a limit meanwhile: check the allocation again
-      await this.observeAffected(rule, instanceKey, observed);
+      await this.observeAfterWrite(rule, instanceKey, observed);
       return;
     }
     throw new SpendGuardError('STORE_UNAVAILABLE', `setLimit('${ruleId}') kept conflicting with concurrent limit changes; try again.`);
+  }
+
+  /**
+   * The change is written: a failure to re-read the instances must not report it as not made (a caller
+   * would retry and grant twice). Each instance's next step reports the level change instead, as the
+   * store still holds the limit its level was derived from.
+   */
+  private async observeAfterWrite(rule: Rule, key: string | undefined, observed: ObservedStep): Promise<void> {
+    try {
+      await this.observeAffected(rule, key, observed);
+    } catch (err) {
+      if (!(err instanceof SpendGuardError && err.code === 'STORE_UNAVAILABLE')) throw err;
+    }
   }
 
   /** One step per page over the instances whose limit may have moved, so that their levels follow. */

@@ -87,6 +87,8 @@ export class Reads {
       if (rule.per.length === 0) keys.add(undefined);
       else {
         for (const key of rule.limit.byKey.keys()) keys.add(key);
+        // An instance with a grant and no activity yet is there too.
+        for (const name of grants?.keys() ?? []) if (name.startsWith(`${rule.id}:`)) keys.add(name.slice(rule.id.length + 1));
         for await (const page of this.instancePages(rule)) for (const name of page) keys.add(name.slice(rule.id.length + 1));
       }
       const refs = [...keys].map((key) => this.resolver.refFor(rule, key, now));

@@ -3,9 +3,10 @@
 
 import type { InstanceRef, Marks } from './adapter/spi.js';
 import { SpendGuardError } from './errors.js';
-import { instanceName, parseInstanceName, WILDCARD } from './instance-name.js';
+import { instanceName, isInstanceKey, parseInstanceName } from './instance-name.js';
 import { previousPeriod } from './period.js';
-import { type Attributes, configuredLimit, limitKeys, matchRule, type Rule, validateAttributes } from './rules.js';
+import { type Attributes, configuredLimit, limitKeys, MAX_VALUE_LENGTH, matchRule, type Rule, validateAttributes } from './rules.js';
+import { isWellFormed } from './unicode.js';
 
 export interface Resolved {
   refs: InstanceRef[];
@@ -138,7 +139,8 @@ export class Resolver {
     }
     const { ruleId, key } = parseInstanceName(budget);
     const rule = this.ruleOf(ruleId);
-    if (rule.per.length > 0 !== (key !== undefined) || key === '' || key === WILDCARD) {
+    const fits = key === undefined ? rule.per.length === 0 : rule.per.length > 0 && isInstanceKey(key, rule.per.length, MAX_VALUE_LENGTH);
+    if (!fits || !isWellFormed(budget)) {
       const example = rule.per.length > 0 ? `'${rule.id}:<${rule.per.join(',')}>'` : `'${rule.id}'`;
       throw new SpendGuardError('UNKNOWN_BUDGET', `'${budget}' is not an instance of budget '${rule.id}'; name it as ${example}.`);
     }

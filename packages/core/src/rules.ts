@@ -56,7 +56,7 @@ export interface Rule {
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
-const MAX_VALUE_LENGTH = 256;
+export const MAX_VALUE_LENGTH = 256;
 const ILL_FORMED =
   'is not well-formed Unicode: it holds a lone surrogate (often a string cut inside an emoji). Pass whole characters, e.g. with String.prototype.toWellFormed().';
 
@@ -225,6 +225,11 @@ export function compileRules(definitions: readonly BudgetDefinition[]): Rule[] {
     if (!parent) throw configError(`budget '${rule.id}' is allocatedFrom '${rule.allocatedFrom}', which is not declared.`);
     if (parent.per.length > 0 || parent.allocatedFrom !== undefined) {
       throw configError(`budget '${rule.id}': allocatedFrom must name a budget without 'per' that is not itself allocated.`);
+    }
+    if (rule.rollover !== null) {
+      throw configError(
+        `budget '${rule.id}' is allocatedFrom '${rule.allocatedFrom}': rollover would raise it past what it was allotted. Put rollover on '${rule.allocatedFrom}' instead.`,
+      );
     }
     if (rule.limit.fallback !== null && rule.per.length > 0) {
       throw configError(

@@ -237,7 +237,11 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     if (!found) {
       const last = records.lastPeriod(ref.name);
       if (last === undefined || ref.period > last) {
-        if (last !== undefined) totals.previous = { period: last, used: records.totals(ref.name, last)?.used ?? 0 };
+        if (last !== undefined) {
+          const before = records.totals(ref.name, last);
+          totals.previous = { period: last, used: before?.used ?? 0 };
+          if (before?.seenLimit != null) totals.previous.limit = before.seenLimit;
+        }
         records.setLastPeriod(ref.name, ref.rule, ref.period, forgetAt);
       }
     }

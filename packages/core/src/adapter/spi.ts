@@ -88,7 +88,7 @@ export interface FeedFact {
   used: number;
   limitBefore: number;
   limit: number;
-  previous?: { period: string; used: number };
+  previous?: PreviousPeriod;
   /** A commit above its reservation. */
   overage?: { reservationId: string; reserved: number; actual: number };
 }
@@ -101,6 +101,18 @@ export interface FeedRequest {
   /** The id of the first fact to return (it and those after it); absent: from the oldest kept. */
   from?: string;
   limit: number;
+}
+
+/** The last earlier period with activity, as the step that opens a new period sees it. */
+export interface PreviousPeriod {
+  period: string;
+  used: number;
+  /**
+   * The limit its level was last derived from in that period (the record's `limitBefore` basis), so the
+   * level it ended at is judged by its own limit, not by the new period's (raised by rollover or
+   * grants). Absent: the new limit is used.
+   */
+  limit?: number;
 }
 
 /** One instance's totals as a step left them. */
@@ -132,7 +144,7 @@ export interface InstanceTotals {
    * Set only by the step that first touched this period of an instance that had activity before:
    * the last earlier period with activity. Exactly one step ever sees it.
    */
-  previous?: { period: string; used: number };
+  previous?: PreviousPeriod;
   /** The part of `limit` carried in from the previous period (refs with `rollover` only). */
   carried?: number;
 }

@@ -4,6 +4,7 @@
 // raises kept in the store, seen by every guard).
 import { describe, expect, it } from 'vitest';
 import type { AlertEvent, DeniedEvent, TransitionEvent } from '../events.js';
+import { createSpendGuard } from '../guard.js';
 import type { BudgetDefinition } from '../rules.js';
 import { type ConformanceOptions, fixture } from './harness.js';
 
@@ -183,6 +184,26 @@ export function beyondSuite(options: ConformanceOptions): void {
       expect((await f.guard.spend({ user: 'joe' }, 6.01)).allowed).toBe(false);
     });
 
+    it('judges the level a period ended at by its own limit: the reset is followed by the transition back to ok', { timeout }, async () => {
+      const f = await fixture(options, [monthly]);
+      const transitions: TransitionEvent[] = [];
+      f.guard.on('transition', (t) => transitions.push(t));
+      await f.guard.spend({}, 10);
+      f.clock.set('2026-12-02T00:00:00Z'); // December: 100 + 30
+      await f.guard.spend({}, 125); // 125 of 130: critical
+      f.clock.set('2027-01-02T00:00:00Z'); // January: nothing carries
+      await f.guard.spend({}, 1);
+      expect(transitions.map((t) => `${t.from}>${t.to}@${t.limit}`)).toEqual(['ok>critical@130', 'critical>ok@100']);
+    });
+
+    it('refuses rollover on an allocated budget (it would raise a child past what it was allotted)', { timeout }, async () => {
+      const budgets: BudgetDefinition[] = [
+        { id: 'org', limit: 100 },
+        { id: 'team', per: 'team', limit: { red: 50 }, allocatedFrom: 'org', rollover: { max: 10 } },
+      ];
+      await expect(fixture(options, budgets)).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringContaining('org') });
+    });
+
     it('refuses a rollover that is not { max } of amounts, or on a budget without periods, with INVALID_CONFIG', { timeout }, async () => {
       for (const rollover of [5, { max: -1 }, { max: 'x' }, {}] as never[]) {
         await expect(fixture(options, [{ id: 'm', limit: 1, rollover }])).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
@@ -264,6 +285,63 @@ export function beyondSuite(options: ConformanceOptions): void {
       expect((await f.guard.status('project:batch')).limit).toBe(35);
     });
 
+    it("counts a parent's grant as room only while it lasts; a limit can always be lowered", { timeout }, async () => {
+      const f = await fixture(options, [
+        { id: 'org', limit: 100 },
+        { id: 'project', per: 'project', limit: { api: 60, batch: 40 }, allocatedFrom: 'org' },
+      ]);
+      const g = f.guard;
+      const hour = f.clock.now() + 3_600_000;
+      await g.grant('org', 50, { expiresAt: hour });
+      await expect(g.grant('project:api', 50, { expiresAt: hour + 1 })).rejects.toMatchObject({ code: 'OVER_ALLOCATED' });
+      await expect(g.setLimit('project', 110, 'api')).rejects.toMatchObject({ code: 'OVER_ALLOCATED' }); // for good
+      await g.grant('project:api', 50, { expiresAt: hour }); // no longer than the room it takes
+      expect(await g.allocation('org')).toMatchObject({ limit: 150, allocated: 150 });
+      f.clock.advance(3_600_000);
+      expect(await g.allocation('org')).toMatchObject({ limit: 100, allocated: 100, unallocated: 0 });
+      await g.setLimit('project', 50, 'api');
+      expect(await g.allocation('org')).toMatchObject({ allocated: 90, unallocated: 10 });
+    });
+
+    it('reports a grant as made once it is stored, even when re-reading the levels fails (a retry would grant twice)', {
+      timeout,
+    }, async () => {
+      const f = await fixture(options, [{ id: 'monthly', limit: 100 }]);
+      let failObserve = true;
+      const store = new Proxy(f.store, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (typeof value !== 'function') return value;
+          if (prop === 'observe')
+            return (...args: unknown[]) => {
+              if (failObserve) throw new Error('connection reset');
+              return value.apply(target, args);
+            };
+          return value.bind(target);
+        },
+      });
+      const g = createSpendGuard({ store, budgets: [{ id: 'monthly', limit: 100 }], clock: f.clock.now });
+      await g.spend({}, 95); // critical
+      const transitions: string[] = [];
+      g.on('transition', (t) => transitions.push(`${t.from}>${t.to}`));
+      await g.grant('monthly', 50);
+      failObserve = false;
+      expect((await g.status('monthly')).limit).toBe(150);
+      await g.spend({}, 1); // the next step reports the level the grant gave
+      expect(transitions).toEqual(['critical>info']); // 96 of 150
+    });
+
+    it('lists an instance with a grant and no activity yet in status()', { timeout }, async () => {
+      const f = await fixture(options, [{ id: 'user', per: 'user', limit: { '*': 5 } }]);
+      await f.guard.grant('user:newcomer', 2, { reason: 'welcome' });
+      const all = await f.guard.status();
+      expect(all.find((s) => s.budget === 'user:newcomer')).toMatchObject({
+        limit: 7,
+        used: 0,
+        grants: [{ amount: 2, reason: 'welcome' }],
+      });
+    });
+
     it('racing grants from two guards never over-allocate a parent together', { timeout }, async () => {
       const f = await fixture(
         options,
@@ -301,6 +379,10 @@ export function beyondSuite(options: ConformanceOptions): void {
       await expect(g.grant('monthly', 1, { expiresAt: f.clock.now() - 1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
       await expect(g.grant('monthly', 1, { expiresAt: 'next tuesday' })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
       await expect(g.grant('monthly', 1, { reason: 7 as never })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+      await expect(g.grant('monthly', 1, { expiresAt: 1e300 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' }); // no Date can show it
+      for (const name of ['user:a:b', 'user:%61nn', 'user:%3a', 'user:*', 'user:', `user:${'x'.repeat(257)}`, 'monthly:x']) {
+        await expect(g.grant(name, 1)).rejects.toMatchObject({ code: 'UNKNOWN_BUDGET' }); // no call could touch it
+      }
       expect(await g.status('monthly')).toMatchObject({ limit: 100, grants: [] });
     });
   });

@@ -59,6 +59,21 @@ export function leasesSuite(options: ConformanceOptions): void {
   const numRuns = Math.max(3, Math.floor((options.numRuns ?? 60) / 6));
 
   describe('leased allowances', () => {
+    it('records what a slice of the ended period admitted before the new period opens, so rollover carries only what was unused', {
+      timeout,
+    }, async () => {
+      const budgets: BudgetDefinition[] = [{ id: 'monthly', limit: 100, rollover: { max: 30 } }];
+      const f = await fixture(options, budgets);
+      f.clock.set('2026-11-30T23:59:00Z');
+      const [g] = leased(f, budgets, 1, { fraction: 1, maxHoldMs: 600_000 }) as [SpendGuard];
+      for (let i = 0; i < 9; i++) expect((await g.spend({}, 10)).allowed).toBe(true); // 90 in November, in the slice
+      f.clock.set('2026-12-01T00:00:01Z');
+      expect((await g.spend({}, 1)).allowed).toBe(true); // opens December
+      await g.close();
+      expect((await f.guard.history('monthly', { periods: 2 })).map((h) => h.used)).toEqual([90, 1]);
+      expect(await f.guard.status('monthly')).toMatchObject({ limit: 110, carriedOver: 10 });
+    });
+
     it('slices come out of the effective limit: a grant and what rollover carried make room for leased guards too', {
       timeout,
     }, async () => {
