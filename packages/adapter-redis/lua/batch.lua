@@ -200,13 +200,12 @@ local function limit_of(ref, base, rollover, rec, now)
 end
 
 -- The effective limit of the ref at index i of the refs table (false: none). Without rollover and
--- grants (the usual case) it is the base, read once per batch.
+-- grants (the usual case) it is the base, read once per batch: callers test that inline, as a call per
+-- ref and operation costs more than the rest of the check.
 local function limit_at(i, now)
   local base = ref_bases[i]
   if not base then return false end
-  local rollover = ref_rollovers[i]
-  if not rollover and not has_grants then return base end
-  return limit_of(refs[i], base, rollover, record_of(i), now)
+  return limit_of(refs[i], base, ref_rollovers[i], record_of(i), now)
 end
 
 -- Frees every remaining due hold (a refusal must never come from an expired hold), through the records
@@ -280,7 +279,8 @@ end
 -- Adds used and reserved to one record and keeps the day sub-total (record-adapter.ts's add). The first
 -- write to a period record moves the instance's last-period pointer and reports the period change.
 -- When the step may have caused events (or commits an overage), it appends a fact to the feed.
-local function add(ref, rec, limit, used, reserved, overage)
+-- `rollover` is the ref's (false: none), which the caller knows already.
+local function add(ref, rollover, rec, limit, used, reserved, overage)
   local u, d, du = rec.u, rec.d, rec.du
   if used > 0 then
     if d == ref[3] then
@@ -292,7 +292,6 @@ local function add(ref, rec, limit, used, reserved, overage)
   end
   local seen = rec.sl or limit
   local prev_period, prev_used = nil, 0
-  local rollover = rollover_of(ref)
   if not rec.created then
     -- The step that opens a period fixes what rollover carries into it, before the period is the latest.
     if rollover then rec.c = carried_of(ref, rollover, rec, base_of(ref) or 0) end
@@ -376,7 +375,10 @@ end
 
 local function charge(op)
   local reserve, id, amount, ik = op[2] == 1, op[3], op[4], op[7]
-  for j = 11, #op do limits[j] = limit_at(op[j], op[10]) end
+  for j = 11, #op do
+    local i = op[j]
+    if has_grants or ref_rollovers[i] then limits[j] = limit_at(i, op[10]) else limits[j] = ref_bases[i] end
+  end
   if ik > 0 then
     local key = ARGV[ik]
     local seen = memos[key]
@@ -423,7 +425,7 @@ local function charge(op)
     local i = op[j]
     local limit = limits[j]
     if limit then
-      add(refs[i], record_of(i), limit, used, held, overage)
+      add(refs[i], ref_rollovers[i], record_of(i), limit, used, held, overage)
     else
       k = k + 1
       out[k] = 0
@@ -465,7 +467,8 @@ end
 local function lease(op)
   local id, spent, want, min, expire, i = op[2], op[3], op[4], op[5], op[6], op[7]
   local ref = refs[i]
-  local limit = limit_at(i, op[8])
+  local limit = ref_bases[i]
+  if has_grants or ref_rollovers[i] then limit = limit_at(i, op[8]) end
   if not limit then
     out[k + 1], out[k + 2] = 0, 0
     k = k + 2
@@ -481,7 +484,7 @@ local function lease(op)
   rec.l = rec.l + slice - given
   k = k + 1
   out[k] = slice
-  add(ref, rec, limit, used, slice - given)
+  add(ref, ref_rollovers[i], rec, limit, used, slice - given)
   k = k + 1
   out[k] = rec.l
   local expires_at = now + expire
@@ -530,7 +533,8 @@ local function settle(op)
   if commit and amount > reserved then overage = { id, reserved, amount } end
   for _, ref in ipairs(cjson.decode(r[2])) do
     local rec = record_at(key_totals(prefix, ref[1], ref[2]))
-    add(ref, rec, limit_of(ref, base_of(ref), rollover_of(ref), rec, op[7]) or 0, used, held, overage)
+    local rollover = rollover_of(ref)
+    add(ref, rollover or false, rec, limit_of(ref, base_of(ref), rollover, rec, op[7]) or 0, used, held, overage)
   end
   -- 'by' names the batch that settled, so that a cancel undoes exactly this step.
   if commit then
