@@ -9,12 +9,12 @@
 --       9 event retention ms, 10 number of acks k, 11…10+k attempts of answered batches whose session
 --       entries can go, then the
 --       operations' keys (idempotency and reservation keys: binary-safe arguments, named by ARGV index)
--- An operation, tagged by kind:
+-- An operation, tagged by kind, with its caller's now (ms: grants count by the caller's clock):
 --   { 'c', reserve (0/1), id, amount, force (0/1), ttl ms, idempotency key index (0: none),
 --     reservation key index (0: a spend), overage ({ reservation id, reserved, actual } of a replayed
---     offline commit, for the feed) or 0, ref index… }                       a charge
---   { 's', commit (0/1), reservation id, amount, spend id, reservation key index }   a settle
---   { 'l', slice id, spent (its total so far), want, min, expire ms, ref index }      a lease step
+--     offline commit, for the feed) or 0, now, ref index… }                  a charge
+--   { 's', commit (0/1), reservation id, amount, spend id, reservation key index, now }   a settle
+--   { 'l', slice id, spent (its total so far), want, min, expire ms, ref index, now }      a lease step
 -- Returns { now, 1, result… } | { now, 2, known } (late: a no-op; known 0 when the session expired, so an
 -- earlier copy may have run unseen) | { now, 3 } (this very batch ran before: a resend after a lost answer).
 -- Results, one per operation, in order:
@@ -24,7 +24,7 @@
 --         | 7, spend id, actual, reserved, expired | 2 (cancelled before it arrived: a no-op)
 --   lease: slice granted, totals (one ref), leased | 0, 0 (the ref has no limit)
 --   totals per ref: 0 (no limit) | 1, limit, limitBefore, used, usedBefore, reserved, dayUsed
---         | 2, the same six, previousPeriod, previousUsed
+--         | 2, the same six, previousPeriod, previousUsed; then, for a ref with rollover, carried
 -- The batch's session entry (claimed at the start) holds one code per operation for lua/cancel.lua:
 -- '0' recorded nothing, '1' recorded on every ref it names (that has a limit), 'm' .. mask for a spend
 -- that skipped refs without a limit. A cancel leaves '!' .. attempt instead: that batch arriving later is a no-op.
@@ -63,13 +63,17 @@ local purged = purge(prefix, holds_key, now, retention, 64)
 purge_leases(prefix, leases_key, now, retention, feed_key, event_retention)
 local purged_all = purged < 64
 
+-- Usually there is no override and no grant at all: one EXISTS then answers for every ref, settles'
+-- refs included.
+local grants_key, grants_due_key = key_grants(prefix), key_grants_due(prefix)
+local has_overrides, has_grants = runtime_limits(limits_key, grants_key)
+
 -- Run-time limit overrides by name (false: none), read once per batch.
 local overrides = {}
-local has_overrides = nil
 local function load_overrides(list)
   local names = {}
   for _, ref in ipairs(list) do
-    for i = 9, #ref do
+    for i = 9, keys_end(ref) do
       local name = ref[i]
       if overrides[name] == nil then
         overrides[name] = false
@@ -85,10 +89,10 @@ local function load_overrides(list)
   end
 end
 
--- A ref's effective limit: the first override present, else its configured limit (nil: none).
-local function limit_of(ref)
+-- A ref's base limit: the first override present, else its configured limit (nil: none).
+local function base_of(ref)
   if has_overrides then
-    for i = 9, #ref do
+    for i = 9, keys_end(ref) do
       local v = overrides[ref[i]]
       if v == nil then
         load_overrides({ ref })
@@ -101,27 +105,61 @@ local function limit_of(ref)
   return tonumber(ref[4])
 end
 
--- Usually there is no override at all: one EXISTS then answers for every ref, settles' refs included.
-has_overrides = redis.call('EXISTS', limits_key) == 1
 if has_overrides then load_overrides(refs) end
+
+-- Each instance's grants (its list, or false), read once per batch after the expired ones are forgotten:
+-- by the earliest now of the batch's operations, so that none of them loses a grant it still counts.
+local grant_lists = {}
+if has_grants then
+  local earliest = math.huge
+  for _, op in ipairs(ops) do
+    local t = op[10]
+    if op[1] == 's' then t = op[7] elseif op[1] == 'l' then t = op[8] end
+    if t < earliest then earliest = t end
+  end
+  forget_grants(grants_key, grants_due_key, earliest, 16)
+  local names = {}
+  for _, ref in ipairs(refs) do
+    if grant_lists[ref[1]] == nil then
+      grant_lists[ref[1]] = false
+      names[#names + 1] = ref[1]
+    end
+  end
+  if #names > 0 then
+    for i, raw in ipairs(redis.call('HMGET', grants_key, unpack(names))) do
+      if raw then grant_lists[names[i]] = cjson.decode(raw) end
+    end
+  end
+end
+
+local function granted(name, now)
+  local list = grant_lists[name]
+  if list == nil then
+    list = grants_of(grants_key, name) or false
+    grant_lists[name] = list
+  end
+  if not list then return 0 end
+  return active_grants(list, now)
+end
 
 -- The batch's view of the budget records: read on first use, written back once (flush).
 local records = {}
 local function record_at(key)
   local rec = records[key]
   if rec then return rec end
-  local cur = redis.call('HMGET', key, 'u', 'r', 'd', 'du', 's', 'sl', 'l', 'su')
+  local cur = redis.call('HMGET', key, 'u', 'r', 'd', 'du', 's', 'sl', 'l', 'su', 'c')
   local u, r, d, du, sl = tonumber(cur[1]) or 0, tonumber(cur[2]) or 0, cur[3] or '', tonumber(cur[4]) or 0, tonumber(cur[6])
   local l = tonumber(cur[7]) or 0
-  rec = { u = u, r = r, d = d, du = du, sl = sl, l = l, su = tonumber(cur[8]), u0 = u, r0 = r, d0 = d, du0 = du, sl0 = sl, l0 = l,
-    exists = cur[1] ~= false, created = cur[5] ~= false }
+  rec = { u = u, r = r, d = d, du = du, sl = sl, l = l, su = tonumber(cur[8]), c = tonumber(cur[9]), u0 = u, r0 = r, d0 = d, du0 = du,
+    sl0 = sl, l0 = l, exists = cur[1] ~= false, created = cur[5] ~= false }
   records[key] = rec
   return rec
 end
 
-local ref_limits, ref_keys, ref_records = {}, {}, {}
+local ref_bases, ref_rollovers, ref_keys, ref_records = {}, {}, {}, {}
 for i, ref in ipairs(refs) do
-  ref_limits[i] = limit_of(ref) or false
+  ref_bases[i] = base_of(ref) or false
+  ref_rollovers[i] = rollover_of(ref) or false
   ref_keys[i] = key_totals(prefix, ref[1], ref[2])
 end
 -- The record of the ref at index i of the refs table.
@@ -132,6 +170,42 @@ local function record_of(i)
     ref_records[i] = rec
   end
   return rec
+end
+
+-- A totals record's used as this batch sees it, nil when there is none.
+local function used_if_any(key)
+  local rec = records[key]
+  if rec then
+    if rec.exists then return rec.u end
+    return nil
+  end
+  return stored_used(key)
+end
+
+-- What rollover carries into a ref's period (record-adapter.ts's carriedOf): what its totals keep once
+-- opened, else what the opening step will keep (from the previous period as this batch has it).
+local function carried_of(ref, rollover, rec, base)
+  if rec.created then return rec.c or 0 end
+  return carried_in(tonumber(rollover[1]), base, previous_used(prefix, ref, rollover, used_if_any))
+end
+
+-- A ref's effective limit at its operation's now (record-adapter.ts's limitOf): base, plus what rollover
+-- carries, plus the active grants; nil: none.
+local function limit_of(ref, base, rollover, rec, now)
+  if not base then return nil end
+  local limit = base
+  if rollover then limit = limit + carried_of(ref, rollover, rec, base) end
+  if has_grants then limit = limit + granted(ref[1], now) end
+  return limit
+end
+
+-- The effective limit of the ref at index i of the refs table (false: none). Without rollover and
+-- grants (the usual case) it is the base, read once per batch: callers test that inline, as a call per
+-- ref and operation costs more than the rest of the check.
+local function limit_at(i, now)
+  local base = ref_bases[i]
+  if not base then return false end
+  return limit_of(refs[i], base, ref_rollovers[i], record_of(i), now)
 end
 
 -- Frees every remaining due hold (a refusal must never come from an expired hold), through the records
@@ -162,16 +236,23 @@ end
 local out = { now, 1 }
 local k = 2
 
-local function put_current(limit, rec, day)
+-- The current totals of the ref at index i of the refs table, whose limit is `limit`.
+local function put_current(i, limit)
   if not limit then
     k = k + 1
     out[k] = 0
     return
   end
+  local rec = record_of(i)
   local du = 0
-  if rec.d == day then du = rec.du end
+  if rec.d == refs[i][3] then du = rec.du end
   out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5], out[k + 6], out[k + 7] = 1, limit, limit, rec.u, rec.u, rec.r, du
   k = k + 7
+  local rollover = ref_rollovers[i]
+  if rollover then
+    k = k + 1
+    out[k] = carried_of(refs[i], rollover, rec, ref_bases[i])
+  end
 end
 
 local function used_of(key)
@@ -198,7 +279,8 @@ end
 -- Adds used and reserved to one record and keeps the day sub-total (record-adapter.ts's add). The first
 -- write to a period record moves the instance's last-period pointer and reports the period change.
 -- When the step may have caused events (or commits an overage), it appends a fact to the feed.
-local function add(ref, rec, limit, used, reserved, overage)
+-- `rollover` is the ref's (false: none), which the caller knows already.
+local function add(ref, rollover, rec, limit, used, reserved, overage)
   local u, d, du = rec.u, rec.d, rec.du
   if used > 0 then
     if d == ref[3] then
@@ -211,6 +293,8 @@ local function add(ref, rec, limit, used, reserved, overage)
   local seen = rec.sl or limit
   local prev_period, prev_used = nil, 0
   if not rec.created then
+    -- The step that opens a period fixes what rollover carries into it, before the period is the latest.
+    if rollover then rec.c = carried_of(ref, rollover, rec, base_of(ref) or 0) end
     rec.created, rec.new, rec.exists = true, true, true
     rec.forget = forget_at(ref, history_retention)
     local instance_key = key_latest_period(prefix, ref[1])
@@ -260,6 +344,10 @@ local function add(ref, rec, limit, used, reserved, overage)
     out[k + 1] = 1
     k = k + 7
   end
+  if rollover then
+    k = k + 1
+    out[k] = rec.c or 0
+  end
 end
 
 -- Idempotency keys seen or written in this batch: key name -> 'id|expiresAt' or false.
@@ -268,15 +356,18 @@ local new_holds, settled = {}, {}
 local codes = {}
 local changed = false
 
+-- The limits of a charge's refs, by their position in the operation: reused by each charge in turn.
+local limits = {}
+
 -- The first ref that refuses (0-based index, missing 0/1), or nil.
 local function refusal(op, amount)
-  for j = 10, #op do
+  for j = 11, #op do
     local i = op[j]
     if refs[i][5] == '1' then
-      local limit = ref_limits[i]
-      if not limit then return j - 10, 1 end
+      local limit = limits[j]
+      if not limit then return j - 11, 1 end
       local rec = record_of(i)
-      if rec.u + rec.r + amount > limit then return j - 10, 0 end
+      if rec.u + rec.r + amount > limit then return j - 11, 0 end
     end
   end
   return nil
@@ -284,6 +375,10 @@ end
 
 local function charge(op)
   local reserve, id, amount, ik = op[2] == 1, op[3], op[4], op[7]
+  for j = 11, #op do
+    local i = op[j]
+    if has_grants or ref_rollovers[i] then limits[j] = limit_at(i, op[10]) else limits[j] = ref_bases[i] end
+  end
   if ik > 0 then
     local key = ARGV[ik]
     local seen = memos[key]
@@ -295,7 +390,7 @@ local function charge(op)
       local sep = string.find(seen, '|', 1, true)
       out[k + 1], out[k + 2], out[k + 3] = 3, string.sub(seen, 1, sep - 1), tonumber(string.sub(seen, sep + 1)) or 0
       k = k + 3
-      for j = 10, #op do put_current(ref_limits[op[j]], record_of(op[j]), refs[op[j]][3]) end
+      for j = 11, #op do put_current(op[j], limits[j]) end
       return '0'
     end
   end
@@ -309,7 +404,7 @@ local function charge(op)
     if at then
       out[k + 1], out[k + 2], out[k + 3] = 0, at, missing
       k = k + 3
-      for j = 10, #op do put_current(ref_limits[op[j]], record_of(op[j]), refs[op[j]][3]) end
+      for j = 11, #op do put_current(op[j], limits[j]) end
       return '0'
     end
   end
@@ -326,11 +421,11 @@ local function charge(op)
   local skipped = false
   local overage = nil
   if op[5] == 1 and type(op[9]) == 'table' then overage = op[9] end
-  for j = 10, #op do
+  for j = 11, #op do
     local i = op[j]
-    local limit = ref_limits[i]
+    local limit = limits[j]
     if limit then
-      add(refs[i], record_of(i), limit, used, held, overage)
+      add(refs[i], ref_rollovers[i], record_of(i), limit, used, held, overage)
     else
       k = k + 1
       out[k] = 0
@@ -340,8 +435,8 @@ local function charge(op)
   local mask, kept = nil, {}
   if skipped or reserve then
     mask = {}
-    for j = 10, #op do
-      if ref_limits[op[j]] then
+    for j = 11, #op do
+      if limits[j] then
         kept[#kept + 1] = refs[op[j]]
         mask[#mask + 1] = '1'
       else
@@ -372,7 +467,8 @@ end
 local function lease(op)
   local id, spent, want, min, expire, i = op[2], op[3], op[4], op[5], op[6], op[7]
   local ref = refs[i]
-  local limit = ref_limits[i]
+  local limit = ref_bases[i]
+  if has_grants or ref_rollovers[i] then limit = limit_at(i, op[8]) end
   if not limit then
     out[k + 1], out[k + 2] = 0, 0
     k = k + 2
@@ -388,7 +484,7 @@ local function lease(op)
   rec.l = rec.l + slice - given
   k = k + 1
   out[k] = slice
-  add(ref, rec, limit, used, slice - given)
+  add(ref, ref_rollovers[i], rec, limit, used, slice - given)
   k = k + 1
   out[k] = rec.l
   local expires_at = now + expire
@@ -436,7 +532,9 @@ local function settle(op)
   local overage = nil
   if commit and amount > reserved then overage = { id, reserved, amount } end
   for _, ref in ipairs(cjson.decode(r[2])) do
-    add(ref, record_at(key_totals(prefix, ref[1], ref[2])), limit_of(ref) or 0, used, held, overage)
+    local rec = record_at(key_totals(prefix, ref[1], ref[2]))
+    local rollover = rollover_of(ref)
+    add(ref, rollover or false, rec, limit_of(ref, base_of(ref), rollover, rec, op[7]) or 0, used, held, overage)
   end
   -- 'by' names the batch that settled, so that a cancel undoes exactly this step.
   if commit then
@@ -467,6 +565,7 @@ end
 for key, rec in pairs(records) do
   if rec.new then
     redis.call('HSET', key, 'u', int(rec.u), 'r', int(rec.r), 'd', rec.d, 'du', int(rec.du), 's', '1', 'sl', int(rec.sl), 'l', int(rec.l))
+    if rec.c then redis.call('HSET', key, 'c', int(rec.c)) end
     if rec.forget > 0 then redis.call('PEXPIREAT', key, int(rec.forget)) end
   elseif rec.exists then
     if rec.su_cleared then redis.call('HDEL', key, 'su') end

@@ -15,10 +15,36 @@ local function server_now()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- A ref, as the adapter encodes it: { name, period, day, limit (or false), hard (0/1), periodEnd, rule, marks (or false), limitKeys... }
-local function effective_limit(limits_key, has_overrides, ref)
+-- A ref, as the adapter encodes it: { name, period, day, limit (or false), hard ('1'/'0'), periodEnd, rule,
+-- marks (or false), limitKeys..., rollover ({ max, previous period }: only when the ref has one) }.
+
+-- Where a ref's limit keys end: before its rollover, the only table after the marks (keys are strings).
+local function keys_end(ref)
+  local n = #ref
+  if n > 8 and type(ref[n]) == 'table' then return n - 1 end
+  return n
+end
+
+-- The ref's rollover { max, previous period }, or nil.
+local function rollover_of(ref)
+  local n = #ref
+  if n > 8 and type(ref[n]) == 'table' then return ref[n] end
+  return nil
+end
+
+-- Whether overrides and grants exist. Usually neither does, and one EXISTS answers for both.
+local function runtime_limits(limits_key, grants_key)
+  local n = redis.call('EXISTS', limits_key, grants_key)
+  if n == 0 then return false, false end
+  if n == 2 then return true, true end
+  local overrides = redis.call('EXISTS', limits_key) == 1
+  return overrides, not overrides
+end
+
+-- A ref's base limit: the first override present, else its configured limit (nil: none).
+local function base_limit(limits_key, has_overrides, ref)
   if has_overrides then
-    for i = 9, #ref do
+    for i = 9, keys_end(ref) do
       local v = redis.call('HGET', limits_key, ref[i])
       if v then return tonumber(v) end
     end
@@ -27,13 +53,109 @@ local function effective_limit(limits_key, has_overrides, ref)
   return tonumber(ref[4])
 end
 
--- Totals as the adapter decodes them: { limit, limitBefore, used, usedBefore, reserved, dayUsed, previousPeriod, previousUsed, leased }
-local function read_totals(prefix, ref, limit)
-  local cur = redis.call('HMGET', key_totals(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du', 'l')
+-- What rollover carries into a period (effective-limit.ts's carriedIn): the unused part of the base
+-- limit, at most max; nothing into an instance's first period (previous_used nil).
+local function carried_in(max, base, previous_used)
+  if previous_used == nil then return 0 end
+  return math.min(max, math.max(0, base - previous_used))
+end
+
+-- The used that a period not yet opened carries from (record-adapter.ts's carriedOf): the previous
+-- period's; 0 when it has no totals but the instance was active before it (its whole limit went unused);
+-- nil when the instance never was. `used_of(key)` is a totals record's used, nil when there is none.
+local function previous_used(prefix, ref, rollover, used_of)
+  local used = used_of(key_totals(prefix, ref[1], rollover[2]))
+  if used then return used end
+  local last = redis.call('GET', key_latest_period(prefix, ref[1]))
+  if last and last < rollover[2] then return 0 end
+  return nil
+end
+
+local function stored_used(key)
+  return tonumber(redis.call('HGET', key, 'u'))
+end
+
+-- An instance's grants, as the grant script keeps them: { id, amount, expiresAt, grantedAt, reason? }
+-- with the numbers as strings (cjson writes numbers back with 14 digits).
+local function grants_of(grants_key, name)
+  local raw = redis.call('HGET', grants_key, name)
+  if raw then return cjson.decode(raw) end
+  return nil
+end
+
+-- The sum of the grants that count at `now` (effective-limit.ts's activeGrants): those expiring after
+-- it. `now` is the caller's clock, as for every store: a grant ends when the guard's time says so.
+local function active_grants(list, now)
+  local sum = 0
+  for _, g in ipairs(list) do
+    if tonumber(g[3]) > now then sum = sum + tonumber(g[2]) end
+  end
+  return sum
+end
+
+-- Rewrites an instance's grants without those expired at `now` (none left: deleted), and files the
+-- instance under its earliest expiry, when the list has to be looked at again.
+local function keep_grants(grants_key, due_key, name, list, now)
+  local kept, first = {}, nil
+  for _, g in ipairs(list) do
+    if tonumber(g[3]) > now then
+      kept[#kept + 1] = g
+      if not first or tonumber(g[3]) < tonumber(first) then first = g[3] end
+    end
+  end
+  if #kept == 0 then
+    redis.call('HDEL', grants_key, name)
+    redis.call('ZREM', due_key, name)
+  else
+    redis.call('HSET', grants_key, name, cjson.encode(kept))
+    redis.call('ZADD', due_key, first, name)
+  end
+  return kept
+end
+
+-- Forgets expired grants, a bounded batch at a time: those of at most `batch` instances whose earliest
+-- grant has expired at `now`.
+local function forget_grants(grants_key, due_key, now, batch)
+  for _, name in ipairs(redis.call('ZRANGEBYSCORE', due_key, '-inf', now, 'LIMIT', 0, batch)) do
+    local list = grants_of(grants_key, name)
+    if list then
+      keep_grants(grants_key, due_key, name, list, now)
+    else
+      redis.call('ZREM', due_key, name)
+    end
+  end
+end
+
+-- A ref's totals at the caller's `now` as read and observe return them, changing nothing: { limit,
+-- limitBefore, used, usedBefore, reserved, dayUsed, previousPeriod, previousUsed, leased[, carried for a
+-- ref with rollover] }, or false when it has no limit. The limit is record-adapter.ts's limitOf: base,
+-- plus what rollover carries (kept in the totals once the period is opened), plus the active grants.
+-- `limits`: { key, grants_key, overrides, grants } (whether overrides and grants exist).
+local function current_totals(prefix, ref, limits, now)
+  local base = base_limit(limits.key, limits.overrides, ref)
+  if not base then return false end
+  local cur = redis.call('HMGET', key_totals(prefix, ref[1], ref[2]), 'u', 'r', 'd', 'du', 'l', 'c')
+  local limit = base
+  local rollover = rollover_of(ref)
+  local carried = 0
+  if rollover then
+    if cur[1] then
+      carried = tonumber(cur[6]) or 0
+    else
+      carried = carried_in(tonumber(rollover[1]), base, previous_used(prefix, ref, rollover, stored_used))
+    end
+    limit = limit + carried
+  end
+  if limits.grants then
+    local list = grants_of(limits.grants_key, ref[1])
+    if list then limit = limit + active_grants(list, now) end
+  end
   local used = tonumber(cur[1]) or 0
   local day_used = 0
   if cur[3] == ref[3] then day_used = tonumber(cur[4]) or 0 end
-  return { limit, limit, used, used, tonumber(cur[2]) or 0, day_used, '', 0, tonumber(cur[5]) or 0 }
+  local t = { limit, limit, used, used, tonumber(cur[2]) or 0, day_used, '', 0, tonumber(cur[5]) or 0 }
+  if rollover then t[10] = carried end
+  return t
 end
 
 -- How much of what is free a lease step grants (lease-grant.ts's grantFor): `want` while at least twice

@@ -52,13 +52,13 @@ export function encodeOps(ops: readonly Op[], firstKey: number): { refs: string;
   const encoded = ops.map((op) => {
     if (op.kind === 'lease') {
       const { item } = op;
-      return ['l', item.id, item.spent, item.want, item.min, op.expireMs, refAt(item.ref)];
+      return ['l', item.id, item.spent, item.want, item.min, op.expireMs, refAt(item.ref), op.now];
     }
     if (op.kind === 'settle') {
       const r = op.req;
       return r.action === 'commit'
-        ? ['s', 1, r.reservationId, r.amount, r.spendId, key(op.reservationKey)]
-        : ['s', 0, r.reservationId, 0, '', key(op.reservationKey)];
+        ? ['s', 1, r.reservationId, r.amount, r.spendId, key(op.reservationKey), r.now]
+        : ['s', 0, r.reservationId, 0, '', key(op.reservationKey), r.now];
     }
     const r = op.req;
     const out: Array<string | number | [string, number, number]> = [
@@ -71,6 +71,7 @@ export function encodeOps(ops: readonly Op[], firstKey: number): { refs: string;
       key(op.idempotencyKey),
       r.kind === 'reserve' ? key(op.reservationKey) : 0,
       r.force && r.overage ? [r.overage.reservationId, r.overage.reserved, r.overage.actual] : 0,
+      r.now,
     ];
     for (const ref of r.instances) out.push(refAt(ref));
     return out;
@@ -118,7 +119,7 @@ export function decodeResults(reply: unknown[], ops: readonly Op[]): Array<Outco
     if (op.kind === 'lease') {
       const slice = reply[i++] as number;
       const totals: Array<InstanceTotals | null> = [null];
-      i = readTotals(reply, i, 1, totals);
+      i = readTotals(reply, i, [op.item.ref], totals);
       const t = totals[0] ?? null;
       if (t) {
         const leased = reply[i++] as number;
@@ -134,7 +135,7 @@ export function decodeResults(reply: unknown[], ops: readonly Op[]): Array<Outco
         const refusedAt = reply[i] as number;
         const reason = reply[i + 1] === 1 ? 'no_budget' : 'limit_exceeded';
         const totals: Array<InstanceTotals | null> = new Array(count);
-        i = readTotals(reply, i + 2, count, totals);
+        i = readTotals(reply, i + 2, op.req.instances, totals);
         out[n] = { ok: false, refusedAt, reason, totals };
         continue;
       }
@@ -150,7 +151,7 @@ export function decodeResults(reply: unknown[], ops: readonly Op[]): Array<Outco
         expiresAt = reply[i++] as number;
       }
       const totals: Array<InstanceTotals | null> = new Array(count);
-      i = readTotals(reply, i, count, totals);
+      i = readTotals(reply, i, op.req.instances, totals);
       const o: ChargeOutcome = { ok: true, callId, replayed, totals };
       if (op.req.kind === 'reserve') o.expiresAt = expiresAt;
       out[n] = o;
@@ -162,7 +163,7 @@ export function decodeResults(reply: unknown[], ops: readonly Op[]): Array<Outco
       const stored = JSON.parse(String(reply[i + 2])) as Array<Parameters<typeof decodeStoredRef>[0]> | Record<string, never>;
       const instances = Array.isArray(stored) ? stored.map(decodeStoredRef) : []; // cjson writes [] as {}
       const totals: Array<InstanceTotals | null> = new Array(instances.length);
-      i = readTotals(reply, i + 3, instances.length, totals);
+      i = readTotals(reply, i + 3, instances, totals);
       out[n] = { status: 'applied', reserved, expired, instances, totals };
     } else if (status === 5) {
       out[n] = { status: 'unknown' };
@@ -187,9 +188,9 @@ export function decodeResults(reply: unknown[], ops: readonly Op[]): Array<Outco
   return out;
 }
 
-/** `count` totals from `reply` at `i` into `into`; returns the next position. */
-function readTotals(reply: unknown[], i: number, count: number, into: Array<InstanceTotals | null>): number {
-  for (let n = 0; n < count; n++) {
+/** The totals of `refs` from `reply` at `i` into `into`; returns the next position. */
+function readTotals(reply: unknown[], i: number, refs: readonly InstanceRef[], into: Array<InstanceTotals | null>): number {
+  for (let n = 0; n < refs.length; n++) {
     const flag = reply[i++];
     if (flag === 0) {
       into[n] = null;
@@ -208,6 +209,7 @@ function readTotals(reply: unknown[], i: number, count: number, into: Array<Inst
       t.previous = { period: String(reply[i]), used: reply[i + 1] as number };
       i += 2;
     }
+    if ((refs[n] as InstanceRef).rollover) t.carried = reply[i++] as number;
     into[n] = t;
   }
   return i;

@@ -56,11 +56,11 @@ describe('redis keys', () => {
     const lua = `${luaKeyFunctions()}
 return { key_limits(ARGV[1]), key_limits_version(ARGV[1]), key_holds(ARGV[1]), key_session(ARGV[1], ARGV[2]),
   key_instances(ARGV[1], ARGV[2]), key_latest_period(ARGV[1], ARGV[2]), key_idempotency(ARGV[1], ARGV[2]),
-  key_reservation(ARGV[1], ARGV[2]), key_totals(ARGV[1], ARGV[2], ARGV[3]) }`;
+  key_reservation(ARGV[1], ARGV[2]), key_totals(ARGV[1], ARGV[2], ARGV[3]), key_grants(ARGV[1]), key_grants_due(ARGV[1]) }`;
     const [a, b] = ['project:a%2Cb', '2026-11'];
     const fromLua = (await client.call('EVAL', lua, 0, keys.prefix, a, b)) as string[];
     const fromTs = [keys.limits, keys.limitsVersion, keys.holds, keys.session(a), keys.instances(a), keys.latestPeriod(a)];
-    fromTs.push(keys.idempotency(a), keys.reservation(a), keys.totals(a, b));
+    fromTs.push(keys.idempotency(a), keys.reservation(a), keys.totals(a, b), keys.grants, keys.grantsDue);
     expect(fromLua).toEqual(fromTs.map((x) => x.toString()));
   });
 });

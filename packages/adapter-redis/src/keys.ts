@@ -13,8 +13,15 @@ import { keyPart } from './key-bytes.js';
 export const LAYOUT = {
   /** Run-time limit overrides (hash: name → micro-units). */
   limits: 'limits',
-  /** Their version, for compare-and-set. */
+  /** Their version, for compare-and-set (grants bump it too). */
   limitsVersion: 'limits:v',
+  /**
+   * Grants by instance name (hash: name → JSON list of [id, amount, expiresAt, grantedAt, reason?], the
+   * numbers as strings: cjson would round them when the list is written back).
+   */
+  grants: 'grants',
+  /** The instances with grants (zset: name scored by its earliest grant's expiry), for forgetting expired ones. */
+  grantsDue: 'grants:due',
   /** Held reservations (zset: id scored by expiry). */
   holds: 'holds',
   /**
@@ -45,6 +52,8 @@ export interface Keys {
   prefix: string;
   limits: string;
   limitsVersion: string;
+  grants: string;
+  grantsDue: string;
   holds: string;
   leases: string;
   feed: string;
@@ -96,6 +105,8 @@ export function keysFor(prefix: string): Keys {
     prefix: p,
     limits: p + LAYOUT.limits,
     limitsVersion: p + LAYOUT.limitsVersion,
+    grants: p + LAYOUT.grants,
+    grantsDue: p + LAYOUT.grantsDue,
     holds: p + LAYOUT.holds,
     leases: p + LAYOUT.leases,
     feed: p + LAYOUT.feed,

@@ -7,6 +7,7 @@ import type {
   ChargeRequest,
   FeedFact,
   FeedRequest,
+  GrantRequest,
   HistoryRequest,
   InstancePage,
   InstancePageRequest,
@@ -24,6 +25,7 @@ import type {
 import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_HISTORY_RETENTION_MS, DEFAULT_RETENTION_MS } from '@spendguard/core/adapter';
 import type { Cluster, Redis } from 'ioredis';
 import type { LeaseItemOutcome, Op } from './batch.js';
+import { decodeGrants, encodeGrant } from './grants.js';
 import { groupCommit } from './group-commit.js';
 import { keysFor } from './keys.js';
 import { decodeTotals, encodeRefs } from './replies.js';
@@ -73,8 +75,13 @@ export interface RedisAdapterOptions {
  * (a tenth of commandTimeoutMs, at most 250 ms) within a second; Redis does not evict keys
  * (maxmemory-policy noeviction); a settle in doubt is cancelled within `retentionMs` (its reservation
  * record tells whether it ran). A reservation taken by a call in doubt that another caller already
- * obtained with the same idempotency key, and settled, is left as it is; a limit write (setLimit) gets
- * a deadline but no cancel (its compare-and-set makes a retry safe).
+ * obtained with the same idempotency key, and settled, is left as it is; a limit write (setLimit, grant)
+ * gets a deadline but no cancel (its compare-and-set makes a retry safe, and a grant sent again is known
+ * by its id).
+ *
+ * Rollover and grants follow the shared algorithm (record-adapter.ts): the step that opens a period keeps
+ * what rollover carried in its totals, and grants count by the caller's `now`, as periods do, so they
+ * end when the guards' clock says so; expired ones are forgotten by later steps, a few at a time.
  */
 export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
   const client = options?.client;
@@ -131,22 +138,22 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
       return { slices: outcomes.map((o) => o.slice), totals: outcomes.map((o) => o.totals) };
     },
 
-    async read(refs: readonly InstanceRef[]) {
+    async read(refs: readonly InstanceRef[], now: number) {
       const reply = await caller.read(
         'read',
         [keys.limits, keys.holds, keys.leases, keys.feed],
-        [...encodeRefs(refs, [keys.prefix, retention()]), eventRetention()],
+        [...encodeRefs(refs, [keys.prefix, retention()]), eventRetention(), now],
       );
-      return decodeTotals(reply, 1, refs.length).totals;
+      return decodeTotals(reply, 1, refs).totals;
     },
 
-    async observe(refs: readonly InstanceRef[]) {
+    async observe(refs: readonly InstanceRef[], now: number) {
       const reply = await caller.read(
         'observe',
         [keys.limits, keys.holds, keys.leases, keys.feed],
-        [...encodeRefs(refs, [keys.prefix, retention()]), eventRetention()],
+        [...encodeRefs(refs, [keys.prefix, retention()]), eventRetention(), now],
       );
-      return decodeTotals(reply, 1, refs.length).totals;
+      return decodeTotals(reply, 1, refs).totals;
     },
 
     /** The feed is a stream: its entry ids (server ms and a sequence) order the facts. */
@@ -185,11 +192,11 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
     },
 
     async limits(): Promise<LimitsSnapshot> {
-      const reply = await caller.read('limits', [keys.limits, keys.limitsVersion], []);
+      const reply = await caller.read('limits', [keys.limits, keys.limitsVersion, keys.grants], []);
       const flat = reply[1] as string[];
       const overrides = new Map<string, number>();
       for (let i = 0; i < flat.length; i += 2) overrides.set(flat[i] as string, Number(flat[i + 1]));
-      return { version: Number(reply[0]), overrides, grants: [] };
+      return { version: Number(reply[0]), overrides, grants: decodeGrants(reply[2] as string[]) };
     },
 
     async setLimit(req: SetLimitRequest): Promise<SetLimitOutcome> {
@@ -197,6 +204,17 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
         script: 'set-limit',
         keys: [keys.limits, keys.limitsVersion],
         args: (_attempt, deadline) => [req.name, req.limit, req.expectedVersion, deadline],
+        late: (r) => (Number(r[1]) === 2 ? 'known' : false),
+      });
+      return { ok: Number(reply[1]) === 1, version: Number(reply[2]) };
+    },
+
+    /** Like setLimit: a compare-and-set with a deadline and no cancel; sent again, a stored grant changes nothing. */
+    async grant(req: GrantRequest): Promise<SetLimitOutcome> {
+      const reply = await caller.record({
+        script: 'grant',
+        keys: [keys.limitsVersion, keys.grants, keys.grantsDue],
+        args: (_attempt, deadline) => [req.grant.name, encodeGrant(req.grant), req.expectedVersion, deadline, req.now],
         late: (r) => (Number(r[1]) === 2 ? 'known' : false),
       });
       return { ok: Number(reply[1]) === 1, version: Number(reply[2]) };

@@ -1,14 +1,17 @@
 // Encoding refs for the scripts and decoding their flat replies into the SPI's shapes.
 import type { InstanceRef, InstanceTotals } from '@spendguard/core/adapter';
 
-type EncodedRef = Array<string | false | [readonly number[], readonly number[]]>;
+type EncodedRef = Array<string | false | [readonly number[], readonly number[]] | [string, string]>;
 
 /**
  * One ref as the scripts read it: `[name, period, day, limit | false, hard '1'/'0', periodEnd, rule,
- * marks ([fractions, amounts]) | false, ...limitKeys]`.
+ * marks ([fractions, amounts]) | false, ...limitKeys, rollover ([max, previous period])]`. Rollover goes
+ * last and only when the ref has one, so a ref without it is what older scripts and stored reservations
+ * know; the scripts tell it from a limit key by its type. Amounts are strings: a stored ref is written
+ * back by cjson, which rounds numbers to 14 digits.
  */
 export function encodeRef(r: InstanceRef): EncodedRef {
-  return [
+  const out: EncodedRef = [
     r.name,
     r.period,
     r.day,
@@ -19,6 +22,8 @@ export function encodeRef(r: InstanceRef): EncodedRef {
     r.marks ? [r.marks.fractions, r.marks.amounts] : false,
     ...r.limitKeys,
   ];
+  if (r.rollover) out.push([String(r.rollover.max), r.rollover.previous]);
+  return out;
 }
 
 /** The refs as one JSON argument, appended to `out`. */
@@ -29,6 +34,8 @@ export function encodeRefs(refs: readonly InstanceRef[], out: Array<string | num
 
 /** A ref stored inside a reservation (cjson array) back into an InstanceRef. */
 export function decodeStoredRef(a: EncodedRef): InstanceRef {
+  const last = a.length > 8 ? a[a.length - 1] : undefined;
+  const rollover = Array.isArray(last) ? (last as [string, string]) : undefined;
   const ref: InstanceRef = {
     name: a[0] as string,
     rule: a[6] as string,
@@ -37,7 +44,8 @@ export function decodeStoredRef(a: EncodedRef): InstanceRef {
     limit: a[3] === false || a[3] === '' ? null : Number(a[3]),
     hard: a[4] === '1',
     periodEnd: Number(a[5]),
-    limitKeys: a.slice(8) as string[],
+    limitKeys: a.slice(8, rollover ? -1 : undefined) as string[],
+    ...(rollover ? { rollover: { max: Number(rollover[0]), previous: rollover[1] } } : {}),
   };
   const marks = a[7];
   // cjson writes an empty array as {}.
@@ -45,11 +53,18 @@ export function decodeStoredRef(a: EncodedRef): InstanceRef {
   return Array.isArray(marks) ? { ...ref, marks: { fractions: list(marks[0]), amounts: list(marks[1]) } } : ref;
 }
 
-/** Reads `count` totals (read and observe: nine values each) from `reply` starting at `at`; returns them and the next position. */
-export function decodeTotals(reply: unknown[], at: number, count: number): { totals: Array<InstanceTotals | null>; next: number } {
+/**
+ * Reads the totals of `refs` (read and observe: nine values each, and carried for a ref with rollover)
+ * from `reply` starting at `at`; returns them and the next position.
+ */
+export function decodeTotals(
+  reply: unknown[],
+  at: number,
+  refs: readonly InstanceRef[],
+): { totals: Array<InstanceTotals | null>; next: number } {
   const totals: Array<InstanceTotals | null> = [];
   let i = at;
-  for (let n = 0; n < count; n++) {
+  for (const ref of refs) {
     if (Number(reply[i++]) === 0) {
       totals.push(null);
       continue;
@@ -66,8 +81,9 @@ export function decodeTotals(reply: unknown[], at: number, count: number): { tot
     if (typeof previous === 'string' && previous !== '') t.previous = { period: previous, used: Number(reply[i + 7]) };
     const leased = Number(reply[i + 8]);
     if (leased !== 0) t.leased = leased;
-    totals.push(t);
     i += 9;
+    if (ref.rollover) t.carried = Number(reply[i++]);
+    totals.push(t);
   }
   return { totals, next: i };
 }

@@ -5,7 +5,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { luaKeyFunctions } from './keys.js';
 import { LUA_SOURCES } from './lua-sources.generated.js';
 
-const SCRIPTS = ['batch', 'read', 'observe', 'set-limit', 'limits', 'clock', 'cancel'] as const;
+const SCRIPTS = ['batch', 'read', 'observe', 'set-limit', 'grant', 'limits', 'clock', 'cancel'] as const;
 export type ScriptName = (typeof SCRIPTS)[number];
 
 const source = (name: keyof typeof LUA_SOURCES): string => LUA_SOURCES[name];
