@@ -24,7 +24,7 @@
 --         | 7, spend id, actual, reserved, expired | 2 (cancelled before it arrived: a no-op)
 --   lease: slice granted, totals (one ref), leased | 0, 0 (the ref has no limit)
 --   totals per ref: 0 (no limit) | 1, limit, limitBefore, used, usedBefore, reserved, dayUsed
---         | 2, the same six, previousPeriod, previousUsed; then, for a ref with rollover, carried
+--         | 2, the same six, previousPeriod, previousUsed, previousLimit (-1: none); then, for a ref with rollover, carried
 -- The batch's session entry (claimed at the start) holds one code per operation for lua/cancel.lua:
 -- '0' recorded nothing, '1' recorded on every ref it names (that has a limit), 'm' .. mask for a spend
 -- that skipped refs without a limit. A cancel leaves '!' .. attempt instead: that batch arriving later is a no-op.
@@ -261,6 +261,13 @@ local function used_of(key)
   return tonumber(redis.call('HGET', key, 'u')) or 0
 end
 
+-- The limit a record's level was last derived from (-1: none): the level a period ended at is judged by it.
+local function seen_limit_of(key)
+  local rec = records[key]
+  if rec then return rec.sl or -1 end
+  return tonumber(redis.call('HGET', key, 'sl')) or -1
+end
+
 -- Where the next crossing up from `u` can be: the lowest mark not yet passed (give or take the tolerance of
 -- may_cause_events), less that tolerance. A step that stays below it crosses nothing.
 local function next_mark(ref, limit, u)
@@ -291,7 +298,7 @@ local function add(ref, rollover, rec, limit, used, reserved, overage)
     end
   end
   local seen = rec.sl or limit
-  local prev_period, prev_used = nil, 0
+  local prev_period, prev_used, prev_limit = nil, 0, -1
   if not rec.created then
     -- The step that opens a period fixes what rollover carries into it, before the period is the latest.
     if rollover then rec.c = carried_of(ref, rollover, rec, base_of(ref) or 0) end
@@ -302,7 +309,8 @@ local function add(ref, rollover, rec, limit, used, reserved, overage)
     if not last or ref[2] > last then
       if last then
         prev_period = last
-        prev_used = used_of(key_totals(prefix, ref[1], last))
+        local prev_key = key_totals(prefix, ref[1], last)
+        prev_used, prev_limit = used_of(prev_key), seen_limit_of(prev_key)
       end
       if rec.forget > 0 then
         redis.call('SET', instance_key, ref[2], 'PXAT', int(rec.forget))
@@ -333,13 +341,13 @@ local function add(ref, rollover, rec, limit, used, reserved, overage)
       crossing = u + used >= rec.nm
     end
     if crossing then
-      append_fact(feed_key, now, event_retention, ref, u, u + used, seen, limit, prev_period, prev_used, overage)
+      append_fact(feed_key, now, event_retention, ref, u, u + used, seen, limit, prev_period, prev_used, overage, prev_limit)
       rec.nm_limit = nil
     end
   end
   if prev_period then
-    out[k + 1], out[k + 8], out[k + 9] = 2, prev_period, prev_used
-    k = k + 9
+    out[k + 1], out[k + 8], out[k + 9], out[k + 10] = 2, prev_period, prev_used, prev_limit
+    k = k + 10
   else
     out[k + 1] = 1
     k = k + 7

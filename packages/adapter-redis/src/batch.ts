@@ -207,7 +207,9 @@ function readTotals(reply: unknown[], i: number, refs: readonly InstanceRef[], i
     i += 6;
     if (flag === 2) {
       t.previous = { period: String(reply[i]), used: reply[i + 1] as number };
-      i += 2;
+      const limit = reply[i + 2] as number; // -1: the previous record never had a level derived
+      if (limit >= 0) t.previous.limit = limit;
+      i += 3;
     }
     if ((refs[n] as InstanceRef).rollover) t.carried = reply[i++] as number;
     into[n] = t;
