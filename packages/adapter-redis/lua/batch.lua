@@ -157,11 +157,17 @@ local function record_at(key)
 end
 
 local ref_bases, ref_rollovers, ref_keys, ref_records = {}, {}, {}, {}
+local any_rollover = false
 for i, ref in ipairs(refs) do
   ref_bases[i] = base_of(ref) or false
-  ref_rollovers[i] = rollover_of(ref) or false
+  local rollover = rollover_of(ref) or false
+  ref_rollovers[i] = rollover
+  any_rollover = any_rollover or rollover ~= false
   ref_keys[i] = key_totals(prefix, ref[1], ref[2])
 end
+-- Without grants and rollover (the usual case) every ref's limit is its base, the same for every
+-- operation of the batch: nothing is computed per operation.
+local plain = not has_grants and not any_rollover
 -- The record of the ref at index i of the refs table.
 local function record_of(i)
   local rec = ref_records[i]
@@ -199,9 +205,7 @@ local function limit_of(ref, base, rollover, rec, now)
   return limit
 end
 
--- The effective limit of the ref at index i of the refs table (false: none). Without rollover and
--- grants (the usual case) it is the base, read once per batch: callers test that inline, as a call per
--- ref and operation costs more than the rest of the check.
+-- The effective limit of the ref at index i of the refs table (false: none).
 local function limit_at(i, now)
   local base = ref_bases[i]
   if not base then return false end
@@ -364,15 +368,21 @@ local new_holds, settled = {}, {}
 local codes = {}
 local changed = false
 
--- The limits of a charge's refs, by their position in the operation: reused by each charge in turn.
-local limits = {}
+-- The limits of an operation's refs at its now, by ref index: the bases themselves when plain, else
+-- computed into one table that each operation reuses.
+local op_limits = {}
+local function limits_of(op, now)
+  if plain then return ref_bases end
+  for j = 11, #op do op_limits[op[j]] = limit_at(op[j], now) end
+  return op_limits
+end
 
 -- The first ref that refuses (0-based index, missing 0/1), or nil.
-local function refusal(op, amount)
+local function refusal(op, amount, limits)
   for j = 11, #op do
     local i = op[j]
     if refs[i][5] == '1' then
-      local limit = limits[j]
+      local limit = limits[i]
       if not limit then return j - 11, 1 end
       local rec = record_of(i)
       if rec.u + rec.r + amount > limit then return j - 11, 0 end
@@ -383,10 +393,7 @@ end
 
 local function charge(op)
   local reserve, id, amount, ik = op[2] == 1, op[3], op[4], op[7]
-  for j = 11, #op do
-    local i = op[j]
-    if has_grants or ref_rollovers[i] then limits[j] = limit_at(i, op[10]) else limits[j] = ref_bases[i] end
-  end
+  local limits = limits_of(op, op[10])
   if ik > 0 then
     local key = ARGV[ik]
     local seen = memos[key]
@@ -398,21 +405,21 @@ local function charge(op)
       local sep = string.find(seen, '|', 1, true)
       out[k + 1], out[k + 2], out[k + 3] = 3, string.sub(seen, 1, sep - 1), tonumber(string.sub(seen, sep + 1)) or 0
       k = k + 3
-      for j = 11, #op do put_current(op[j], limits[j]) end
+      for j = 11, #op do put_current(op[j], limits[op[j]]) end
       return '0'
     end
   end
   if op[5] ~= 1 then
-    local at, missing = refusal(op, amount)
+    local at, missing = refusal(op, amount, limits)
     -- A refusal is never caused by an expired hold: the bounded purge above may have left some due.
     if at and missing == 0 and not purged_all and #redis.call('ZRANGEBYSCORE', holds_key, '-inf', now, 'LIMIT', 0, 1) > 0 then
       purge_rest()
-      at, missing = refusal(op, amount)
+      at, missing = refusal(op, amount, limits)
     end
     if at then
       out[k + 1], out[k + 2], out[k + 3] = 0, at, missing
       k = k + 3
-      for j = 11, #op do put_current(op[j], limits[j]) end
+      for j = 11, #op do put_current(op[j], limits[op[j]]) end
       return '0'
     end
   end
@@ -431,7 +438,7 @@ local function charge(op)
   if op[5] == 1 and type(op[9]) == 'table' then overage = op[9] end
   for j = 11, #op do
     local i = op[j]
-    local limit = limits[j]
+    local limit = limits[i]
     if limit then
       add(refs[i], ref_rollovers[i], record_of(i), limit, used, held, overage)
     else
@@ -444,7 +451,7 @@ local function charge(op)
   if skipped or reserve then
     mask = {}
     for j = 11, #op do
-      if limits[j] then
+      if limits[op[j]] then
         kept[#kept + 1] = refs[op[j]]
         mask[#mask + 1] = '1'
       else
@@ -476,7 +483,7 @@ local function lease(op)
   local id, spent, want, min, expire, i = op[2], op[3], op[4], op[5], op[6], op[7]
   local ref = refs[i]
   local limit = ref_bases[i]
-  if has_grants or ref_rollovers[i] then limit = limit_at(i, op[8]) end
+  if not plain then limit = limit_at(i, op[8]) end
   if not limit then
     out[k + 1], out[k + 2] = 0, 0
     k = k + 2
