@@ -1,6 +1,8 @@
-// The batch function's wire format (sql/003-batch.sql): calls tagged by kind ('c' charge, 's' settle,
+// The batch function's wire format (sql/006-batch.sql): calls tagged by kind ('c' charge, 's' settle,
 // 'l' lease, 'r' read, 'o' observe) over one ref table per batch, answered with one JSON result each
-// in the SPI's own shapes. Times are the server's own (see the batch function), so calls carry none. A new kind of call adds a tag here and a branch in the function.
+// in the SPI's own shapes. Expiry and retention run on the server's clock (see the batch function);
+// each call carries its caller's `now` only for the grants, which count by the caller's clock as periods
+// do. A new kind of call adds a tag here and a branch in the function.
 import type {
   ChargeOutcome,
   ChargeRequest,
@@ -15,8 +17,11 @@ import { storedJson } from './stored-text.js';
 export type Op =
   | { kind: 'charge'; req: ChargeRequest }
   | { kind: 'settle'; req: SettleRequest }
-  | { kind: 'lease'; item: LeaseItem; expireMs: number }
-  | { kind: 'read' | 'observe'; refs: readonly InstanceRef[] };
+  | { kind: 'lease'; item: LeaseItem; expireMs: number; now: number }
+  | { kind: 'read' | 'observe'; refs: readonly InstanceRef[]; now: number };
+
+/** The caller's clock of an op. */
+export const nowOf = (op: Op): number => ('req' in op ? op.req.now : op.now);
 
 /** One slice's part of a lease step. */
 export interface LeaseItemOutcome {
@@ -47,6 +52,7 @@ export function encodeOps(ops: readonly Op[]): { ops: string; refs: string } {
         const r = op.req;
         return {
           t: 'c',
+          now: r.now,
           reserve: r.kind === 'reserve',
           id: r.callId,
           amount: r.amount,
@@ -60,21 +66,33 @@ export function encodeOps(ops: readonly Op[]): { ops: string; refs: string } {
       case 'settle': {
         const r = op.req;
         return r.action === 'commit'
-          ? { t: 's', commit: true, rid: r.reservationId, amount: r.amount, spend: r.spendId }
-          : { t: 's', commit: false, rid: r.reservationId, amount: 0, spend: null };
+          ? { t: 's', now: r.now, commit: true, rid: r.reservationId, amount: r.amount, spend: r.spendId }
+          : { t: 's', now: r.now, commit: false, rid: r.reservationId, amount: 0, spend: null };
       }
       case 'lease': {
         const { item } = op;
-        return { t: 'l', id: item.id, spent: item.spent, want: item.want, min: item.min, expire: op.expireMs, ref: refAt(item.ref) };
+        return {
+          t: 'l',
+          now: op.now,
+          id: item.id,
+          spent: item.spent,
+          want: item.want,
+          min: item.min,
+          expire: op.expireMs,
+          ref: refAt(item.ref),
+        };
       }
       default:
-        return { t: op.kind === 'read' ? 'r' : 'o', refs: op.refs.map(refAt) };
+        return { t: op.kind === 'read' ? 'r' : 'o', now: op.now, refs: op.refs.map(refAt) };
     }
   });
   return { ops: storedJson(encoded), refs: `[${table.join(',')}]` };
 }
 
-/** Refs are immutable and reused while their period and day last: each is encoded once (stored-text.ts). */
+/**
+ * Refs are immutable and reused while their period and day last: each is encoded once (stored-text.ts),
+ * whole, so `rollover` (max, previous) goes with it.
+ */
 const encodedRefs = new WeakMap<InstanceRef, string>();
 function refJson(ref: InstanceRef): string {
   let json = encodedRefs.get(ref);

@@ -8,7 +8,11 @@ import { SQL_SOURCES } from './sql-sources.generated.js';
 type SqlFile = keyof typeof SQL_SOURCES;
 
 /** Each entry moves the schema from version i to i + 1. Never edit a released one: append. */
-const MIGRATIONS: readonly (readonly SqlFile[])[] = [['001-tables', '002-functions', '003-batch']];
+const MIGRATIONS: readonly (readonly SqlFile[])[] = [
+  ['001-tables', '002-functions', '003-batch'],
+  // 2: rollover and grants. 006-batch replaces 003-batch's function (so a new schema creates it twice).
+  ['004-carried-and-grants', '005-effective-limits', '006-batch'],
+];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

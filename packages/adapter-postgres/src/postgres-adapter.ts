@@ -1,5 +1,5 @@
 // postgresAdapter(): budgets in PostgreSQL, shared by every process and machine on the database. Each call
-// that changes totals is one step of the batch function (sql/003-batch.sql); calls that arrive while a
+// that changes totals is one step of the batch function (sql/006-batch.sql); calls that arrive while a
 // batch is in flight go together as the next one (batch-queue.ts): one round trip, one transaction.
 import { randomUUID } from 'node:crypto';
 import { SpendGuardError } from '@spendguard/core';
@@ -8,6 +8,8 @@ import type {
   ChargeRequest,
   FeedFact,
   FeedRequest,
+  Grant,
+  GrantRequest,
   HistoryRequest,
   InstancePage,
   InstancePageRequest,
@@ -31,7 +33,7 @@ import {
   factNumber,
 } from '@spendguard/core/adapter';
 import type { Pool } from 'pg';
-import { encodeOps, type LeaseItemOutcome, type Op, type Outcome } from './batch.js';
+import { encodeOps, type LeaseItemOutcome, nowOf, type Op, type Outcome } from './batch.js';
 import { isConflict, isFenced, isStatementError, neverSent, unavailable } from './errors.js';
 import { migrate, quoteIdentifier } from './migrate.js';
 import { fromStored, fromStoredValue, nameTooLong, toStored } from './stored-text.js';
@@ -133,6 +135,8 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
       history: historyRetentionMs,
       callRetention,
       sweep,
+      // The earliest caller's clock: grants are forgotten only once they count for none of them.
+      now: ops.reduce((min, op) => Math.min(min, nowOf(op)), Number.POSITIVE_INFINITY),
     });
     for (let attempt = 0; ; attempt++) {
       try {
@@ -249,13 +253,15 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
         if (err) throw err;
       }
       const outcomes = await Promise.all(
-        req.items.map((item) => batches.submit({ kind: 'lease', item, expireMs: req.expireMs }) as Promise<LeaseItemOutcome>),
+        req.items.map((item) => batches.submit({ kind: 'lease', item, expireMs: req.expireMs, now: req.now }) as Promise<LeaseItemOutcome>),
       );
       return { slices: outcomes.map((o) => o.slice), totals: outcomes.map((o) => o.totals) };
     },
 
-    read: (refs: readonly InstanceRef[]) => batches.submit({ kind: 'read', refs }) as Promise<Array<InstanceTotals | null>>,
-    observe: (refs: readonly InstanceRef[]) => batches.submit({ kind: 'observe', refs }) as Promise<Array<InstanceTotals | null>>,
+    read: (refs: readonly InstanceRef[], now: number) =>
+      batches.submit({ kind: 'read', refs, now }) as Promise<Array<InstanceTotals | null>>,
+    observe: (refs: readonly InstanceRef[], now: number) =>
+      batches.submit({ kind: 'observe', refs, now }) as Promise<Array<InstanceTotals | null>>,
 
     async feed(req: FeedRequest): Promise<FeedFact[]> {
       const from = req.from === undefined ? 0 : factNumber(req.from);
@@ -288,18 +294,21 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
       return names.length === req.limit ? { names, cursor: names[names.length - 1] as string } : { names };
     },
 
+    /** One statement, so one snapshot: the version, the overrides and the grants agree. */
     async limits(): Promise<LimitsSnapshot> {
-      const rows = await query<{ version: string; overrides: Record<string, number> }>(
+      const rows = await query<LimitsRow>(
         'limits',
         `SELECT (SELECT value::text FROM ${s}.meta WHERE key = 'limits_version') AS version,
-          coalesce((SELECT jsonb_object_agg(name, amount) FROM ${s}.limits), '{}') AS overrides`,
+          coalesce((SELECT jsonb_object_agg(name, amount) FROM ${s}.limits), '{}') AS overrides,
+          coalesce((SELECT jsonb_agg(jsonb_build_object('id', id, 'name', name, 'amount', amount, 'expiresAt', expires_at,
+            'grantedAt', granted_at, 'reason', reason) ORDER BY expires_at, id) FROM ${s}.grants), '[]') AS grants`,
         [],
       );
-      const row = rows[0] as { version: string; overrides: Record<string, number> };
+      const row = rows[0] as LimitsRow;
       return {
         version: Number(row.version),
         overrides: new Map(Object.entries(row.overrides).map(([k, v]) => [fromStored(k), v])),
-        grants: [],
+        grants: row.grants.map(grantOf),
       };
     },
 
@@ -314,12 +323,46 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
       return (rows[0] as { r: SetLimitOutcome }).r;
     },
 
+    /** Like setLimit: a compare-and-set on the limits version, and a grant sent again is found by its id. */
+    async grant(req: GrantRequest): Promise<SetLimitOutcome> {
+      const g = req.grant;
+      const err = nameTooLong(g.name);
+      if (err) throw err;
+      const rows = await query<{ r: SetLimitOutcome }>(
+        'grant',
+        `SELECT ${s}.grant_limit($1, $2, $3, $4, $5, $6, $7) AS r`,
+        [
+          toStored(g.id),
+          toStored(g.name),
+          g.amount,
+          g.expiresAt,
+          g.grantedAt,
+          g.reason === undefined ? null : toStored(g.reason),
+          req.expectedVersion,
+        ],
+        true,
+      );
+      return (rows[0] as { r: SetLimitOutcome }).r;
+    },
+
     /** Waits for the calls in flight (the pool belongs to the caller and stays open). */
     async close(): Promise<void> {
       await batches.drained();
       if (unresolved.size > 0) await resolveLater();
     },
   };
+}
+
+interface LimitsRow {
+  version: string;
+  overrides: Record<string, number>;
+  grants: Array<Omit<Grant, 'reason'> & { reason: string | null }>;
+}
+
+function grantOf(row: LimitsRow['grants'][number]): Grant {
+  const { reason, ...rest } = row;
+  const grant = { ...rest, id: fromStored(rest.id), name: fromStored(rest.name) };
+  return reason === null ? grant : { ...grant, reason: fromStored(reason) };
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {
