@@ -77,6 +77,7 @@ DECLARE
   v_last text;
   v_prev integer;
   v_prev_used bigint;
+  v_prev_limit bigint;
   v_new_day text;
   -- The calls' additions, applied by one block for every kind of call.
   a_ref jsonb[];
@@ -551,11 +552,16 @@ BEGIN
             v_prev := (c_index->>(jsonb_build_array(v_ref->>'name', v_last)::text))::int;
             IF v_prev IS NOT NULL THEN
               v_prev_used := c_used[v_prev];
+              v_prev_limit := c_seen_limit[v_prev];
             ELSE
               v_prev_used := NULL;
-              SELECT tt.used INTO v_prev_used FROM @schema.totals AS tt WHERE tt.instance = v_ref->>'name' AND tt.period = v_last;
+              v_prev_limit := NULL;
+              SELECT tt.used, tt.seen_limit INTO v_prev_used, v_prev_limit FROM @schema.totals AS tt
+                WHERE tt.instance = v_ref->>'name' AND tt.period = v_last;
             END IF;
-            v_t := v_t || jsonb_build_object('previous', jsonb_build_object('period', v_last, 'used', coalesce(v_prev_used, 0)));
+            -- With the limit its level was last derived from: the level it ended at is judged by it.
+            v_t := v_t || jsonb_build_object('previous', jsonb_strip_nulls(jsonb_build_object('period', v_last,
+              'used', coalesce(v_prev_used, 0), 'limit', v_prev_limit)));
           END IF;
           INSERT INTO @schema.instances AS i (name, rule, last_period, forget_at)
             VALUES (v_ref->>'name', v_ref->>'rule', v_ref->>'period', c_forget[v_i])

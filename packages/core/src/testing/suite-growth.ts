@@ -165,11 +165,13 @@ export function growthSuite(options: ConformanceOptions): void {
       expect((await g.status()).map((s) => s.budget)).not.toContain('user:a');
     });
 
-    it('keeps grants until they expire, then forgets them', { timeout }, async () => {
+    it('keeps grants until they expire, then forgets them', { timeout }, async (ctx) => {
       const f = await fixture(options, [{ id: 'user', per: 'user', limit: 10 }], 1, {
         retentionMs: RETENTION_MS,
         eventRetentionMs: RETENTION_MS,
       });
+      // A store on its own clock keeps other records (answers to lost calls) by real time; its own tests cover grants.
+      if (f.store.capabilities.serverClock) ctx.skip();
       const g = f.guard;
       const touch = () => g.spend({ user: 'other' }, 0.000001); // a writing step: whatever is due may go now
       await touch();
