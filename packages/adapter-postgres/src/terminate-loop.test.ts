@@ -56,7 +56,8 @@ describe('postgresAdapter: pg_terminate_backend in a loop', () => {
           "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'sg-victim'",
         );
         kills += r.rows[0].n;
-        await new Promise((res) => setTimeout(res, 20 + Math.floor(Math.random() * 60)));
+        // Past the ~30 ms a new backend takes to connect and compile the batch function, or no call would get through.
+        await new Promise((res) => setTimeout(res, 60 + Math.floor(Math.random() * 120)));
       }
     })();
     const stats = { failed: 0 };
