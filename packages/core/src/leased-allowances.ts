@@ -43,6 +43,11 @@ export interface Slice {
   /** Steps sent for this slice, and the latest one applied: an older answer arriving later is ignored. */
   sent: number;
   applied: number;
+  /**
+   * A step for it threw: the store may hold a slice under its id that `granted` does not show. Kept
+   * (never forgotten as settled) until a step is answered, so that the last settlement gives it back.
+   */
+  unsure?: boolean;
 }
 
 export interface LeaseHost {
@@ -288,6 +293,7 @@ export class LeasedAllowances {
         if (t) events = this.host.deriver.derive(s.rule, s.ref, t, now, events);
         if ((seqs[i] as number) < s.applied) return; // a later step was applied first
         s.applied = seqs[i] as number;
+        s.unsure = false;
         s.base = sent[i] as number;
         s.granted = outcome.slices[i] ?? 0;
         s.totals = t;
@@ -298,6 +304,7 @@ export class LeasedAllowances {
       // The step may have run: a slice it could have given back or replaced is not counted on until a
       // step is answered (the store holds it or charges it; what was spent is sent again, counted once).
       for (const s of held) s.granted = s.spent - s.base;
+      for (const x of items) x.slice.unsure = true;
       throw err;
     } finally {
       for (const s of held) s.busy = undefined;
@@ -312,7 +319,7 @@ export class LeasedAllowances {
 
   /** Nothing held and nothing left to record: the slice can be forgotten here. */
   private settled(s: Slice): boolean {
-    return s.granted === 0 && s.spent === s.base;
+    return s.granted === 0 && s.spent === s.base && !s.unsure;
   }
 
   private all(): Slice[] {
