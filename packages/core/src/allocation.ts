@@ -2,6 +2,7 @@
 // Active grants count on both sides: a parent's grant makes room, a child's grant takes it — but only
 // for as long as it lasts, so the sums are checked now and at each moment one of the parent's grants
 // ends (room lent for a week cannot back a child's limit for good).
+import { activeGrants } from './adapter/effective-limit.js';
 import type { Grant } from './adapter/spi.js';
 import { SpendGuardError } from './errors.js';
 import { instanceName, WILDCARD } from './instance-name.js';
@@ -40,11 +41,7 @@ export interface LimitState {
 }
 
 /** What an instance's grants add at `at` (those ending after it; at = -Infinity: all of them). */
-function grantedAt(grants: ActiveGrants, name: string, at: number): number {
-  let sum = 0;
-  for (const g of grants.get(name) ?? []) if (g.expiresAt > at) sum += g.amount;
-  return sum;
-}
+const grantedAt = (grants: ActiveGrants, name: string, at: number): number => activeGrants(grants.get(name), at);
 
 function allocationMicros(parent: Rule, rules: readonly Rule[], state: LimitState, at = Number.NEGATIVE_INFINITY): MicroAllocation {
   const { overrides, grants } = state;

@@ -2,6 +2,7 @@
 // grant is written by an optimistic compare-and-set (allocations are re-checked against the latest
 // overrides and grants), then the affected instances are observed, a page at a time, so that each
 // level change is seen exactly once.
+import { activeGrants } from './adapter/effective-limit.js';
 import type { Grant, InstanceRef, InstanceTotals, LimitsSnapshot, StorageAdapter } from './adapter/spi.js';
 import { type Allocation, allocationOf, assertAllocations } from './allocation.js';
 import { SpendGuardError } from './errors.js';
@@ -99,7 +100,7 @@ export class LimitChanges {
     }
     const base = override === undefined ? (ref.limit as number) : (overrides[override] as number);
     const before = activeGrantsByName(snapshot.grants, now);
-    const granted = (before.get(grant.name) ?? []).reduce((sum, g) => sum + g.amount, grant.amount);
+    const granted = activeGrants(before.get(grant.name), now) + grant.amount;
     // Effective limits stay within what every store adds exactly (Lua numbers are doubles).
     if (base + granted > MAX_MICROS) {
       throw new SpendGuardError(
