@@ -12,6 +12,7 @@ import {
   DRAIN_BUDGETS,
   type DrainReport,
   drainViolations,
+  FOUGHT_OVER_PERCENT,
   WORKLOAD_BUDGETS,
   type WorkloadReport,
   workloadViolations,
@@ -29,7 +30,7 @@ describe('sqliteAdapter across processes', () => {
   // The last wave of calls ends with holds released or committed below their estimate, which leaves
   // room at the end: the more calls in flight, the more.
   it.each([
-    [8, 400, 95],
+    [8, 400, FOUGHT_OVER_PERCENT],
     [64, 600, 50],
   ])(
     '4 processes × %i in flight, %i calls each: no hard limit passed, totals exact, each transition and alert once',
