@@ -50,14 +50,19 @@ describe('postgresAdapter: pg_terminate_backend in a loop', () => {
     const admin = newPool('sg-admin');
     let stop = false;
     let kills = 0;
+    let answered = 0; // calls that got an answer, retried or not
     const killer = (async () => {
       while (!stop) {
         const r = await admin.query(
           "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'sg-victim'",
         );
         kills += r.rows[0].n;
-        // Past the ~30 ms a new backend takes to connect and compile the batch function, or no call would get through.
-        await new Promise((res) => setTimeout(res, 60 + Math.floor(Math.random() * 120)));
+        // The next kill waits for calls to get through: a new backend takes ~30 ms to connect and compile
+        // the batch function on an idle machine and far longer on a loaded one, and a killer on a fixed
+        // timer starved every call there (the test ran out of time in CI).
+        const before = answered;
+        await new Promise((res) => setTimeout(res, 20 + Math.floor(Math.random() * 60)));
+        while (!stop && answered < before + 16) await new Promise((res) => setTimeout(res, 5));
       }
     })();
     const stats = { failed: 0 };
@@ -73,10 +78,12 @@ describe('postgresAdapter: pg_terminate_backend in a loop', () => {
               if (!r.allowed) throw new Error('refused');
               await retry(() => g.commit(r.reservationId, micros / 1e6), stats);
               expected += micros;
+              answered += 2;
             } else {
               const r = await retry(() => g.spend({ user: `u${lane % 3}` }, micros / 1e6, { idempotencyKey: `s-${tag}` }), stats);
               if (!r.allowed) throw new Error('refused');
               expected += micros;
+              answered++;
             }
           }
         }),
