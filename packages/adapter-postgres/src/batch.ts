@@ -2,7 +2,8 @@
 // 'l' lease, 'r' read, 'o' observe) over one ref table per batch, answered with one JSON result each
 // in the SPI's own shapes. Expiry and retention run on the server's clock (see the batch function);
 // each call carries its caller's `now` only for the grants, which count by the caller's clock as periods
-// do. A new kind of call adds a tag here and a branch in the function.
+// do. A charge's `overage` is its note for the feed (sql/007-forecast-facts.sql). A new kind of call
+// adds a tag here and a branch in the function.
 import type {
   ChargeOutcome,
   ChargeRequest,
@@ -56,10 +57,11 @@ export function encodeOps(ops: readonly Op[]): { ops: string; refs: string } {
           reserve: r.kind === 'reserve',
           id: r.callId,
           amount: r.amount,
-          force: r.force === true,
+          // A forecast claim is checked against no limit, and its note reaches the fact as `forecast` (007).
+          force: r.force === true || r.forecast === true,
           ttl: r.ttlMs ?? 0,
           key: r.idempotencyKey ?? null,
-          overage: r.force && r.overage ? r.overage : null,
+          overage: r.force && r.overage ? r.overage : r.forecast ? { forecast: { at: r.now } } : null,
           refs: r.instances.map(refAt),
         };
       }

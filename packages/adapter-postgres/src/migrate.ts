@@ -12,6 +12,8 @@ const MIGRATIONS: readonly (readonly SqlFile[])[] = [
   ['001-tables', '002-functions', '003-batch'],
   // 2: rollover and grants. 006-batch replaces 003-batch's function (so a new schema creates it twice).
   ['004-carried-and-grants', '005-effective-limits', '006-batch'],
+  // 3: a forecast claim's fact is marked `forecast`.
+  ['007-forecast-facts'],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -41,7 +41,7 @@ describe('postgresAdapter schema upgrade', () => {
     expect(await store.read([m(0)], NOW)).toMatchObject([{ limit: 100 * M, used: 60 * M, reserved: 10 * M, carried: 0 }]);
     const { rows } = await admin.query(`SELECT version FROM ${q}.schema_version`);
     expect(rows).toEqual([{ version: SCHEMA_VERSION }]);
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(SCHEMA_VERSION).toBe(3);
 
     const settled = (await store.settle({
       action: 'commit',

@@ -11,8 +11,9 @@
 --       operations' keys (idempotency and reservation keys: binary-safe arguments, named by ARGV index)
 -- An operation, tagged by kind, with its caller's now (ms: grants count by the caller's clock):
 --   { 'c', reserve (0/1), id, amount, force (0/1), ttl ms, idempotency key index (0: none),
---     reservation key index (0: a spend), overage ({ reservation id, reserved, actual } of a replayed
---     offline commit, for the feed) or 0, now, ref index… }                  a charge
+--     reservation key index (0: a spend), note for the feed (an overage { reservation id, reserved,
+--     actual } of a replayed offline commit, or 'forecast': a forecast claim, with now as its `at`) or 0,
+--     now, ref index… }                                                       a charge
 --   { 's', commit (0/1), reservation id, amount, spend id, reservation key index, now }   a settle
 --   { 'l', slice id, spent (its total so far), want, min, expire ms, ref index, now }      a lease step
 -- Returns { now, 1, result… } | { now, 2, known } (late: a no-op; known 0 when the session expired, so an
@@ -289,9 +290,9 @@ end
 
 -- Adds used and reserved to one record and keeps the day sub-total (record-adapter.ts's add). The first
 -- write to a period record moves the instance's last-period pointer and reports the period change.
--- When the step may have caused events (or commits an overage), it appends a fact to the feed.
--- `rollover` is the ref's (false: none), which the caller knows already.
-local function add(ref, rollover, rec, limit, used, reserved, overage)
+-- When the step may have caused events (or has a note: an overage, a forecast claim), it appends a fact
+-- to the feed. `rollover` is the ref's (false: none), which the caller knows already.
+local function add(ref, rollover, rec, limit, used, reserved, note)
   local u, d, du = rec.u, rec.d, rec.du
   if used > 0 then
     if d == ref[3] then
@@ -336,7 +337,7 @@ local function add(ref, rollover, rec, limit, used, reserved, overage)
   out[k + 2], out[k + 3], out[k + 4], out[k + 5], out[k + 6], out[k + 7] = limit, seen, u + used, before, rec.r, day_used
   -- The fact starts from used before this step: a charged slice's crossing went into the feed when it was charged.
   if ref[8] then
-    local crossing = overage or prev_period or seen ~= limit
+    local crossing = note or prev_period or seen ~= limit
     if not crossing and used > 0 then
       -- may_cause_events for a move up, with the lowest mark not yet passed kept per record in the batch.
       if rec.nm_limit ~= limit then
@@ -345,7 +346,7 @@ local function add(ref, rollover, rec, limit, used, reserved, overage)
       crossing = u + used >= rec.nm
     end
     if crossing then
-      append_fact(feed_key, now, event_retention, ref, u, u + used, seen, limit, prev_period, prev_used, overage, prev_limit)
+      append_fact(feed_key, now, event_retention, ref, u, u + used, seen, limit, prev_period, prev_used, note, prev_limit)
       rec.nm_limit = nil
     end
   end
@@ -434,13 +435,17 @@ local function charge(op)
     out[k] = expires_at
   end
   local skipped = false
-  local overage = nil
-  if op[5] == 1 and type(op[9]) == 'table' then overage = op[9] end
+  local note = nil
+  if op[9] == 'forecast' then
+    note = { forecast = op[10] }
+  elseif op[5] == 1 and type(op[9]) == 'table' then
+    note = op[9]
+  end
   for j = 11, #op do
     local i = op[j]
     local limit = limits[i]
     if limit then
-      add(refs[i], ref_rollovers[i], record_of(i), limit, used, held, overage)
+      add(refs[i], ref_rollovers[i], record_of(i), limit, used, held, note)
     else
       k = k + 1
       out[k] = 0

@@ -262,7 +262,7 @@ end
 
 -- Appends one fact to the feed stream, dropping the ones older than the retention; returns its id.
 -- Written by hand: cjson prints numbers with 14 digits, which would round large amounts.
-local function append_fact(feed_key, now, event_retention, ref, used_before, used, limit_before, limit, prev_period, prev_used, overage, prev_limit)
+local function append_fact(feed_key, now, event_retention, ref, used_before, used, limit_before, limit, prev_period, prev_used, note, prev_limit)
   local parts = {
     '{"at":', int(now), ',"name":', cjson.encode(ref[1]), ',"rule":', cjson.encode(ref[7]), ',"period":', cjson.encode(ref[2]),
     ',"usedBefore":', int(used_before), ',"used":', int(used), ',"limitBefore":', int(limit_before), ',"limit":', int(limit),
@@ -272,8 +272,10 @@ local function append_fact(feed_key, now, event_retention, ref, used_before, use
     if prev_limit and prev_limit >= 0 then with_limit = ',"limit":' .. int(prev_limit) end
     parts[#parts + 1] = ',"previous":{"period":' .. cjson.encode(prev_period) .. ',"used":' .. int(prev_used) .. with_limit .. '}'
   end
-  if overage then
-    parts[#parts + 1] = ',"overage":{"reservationId":' .. cjson.encode(overage[1]) .. ',"reserved":' .. int(overage[2]) .. ',"actual":' .. int(overage[3]) .. '}'
+  if note and note.forecast then
+    parts[#parts + 1] = ',"forecast":{"at":' .. int(note.forecast) .. '}'
+  elseif note then
+    parts[#parts + 1] = ',"overage":{"reservationId":' .. cjson.encode(note[1]) .. ',"reserved":' .. int(note[2]) .. ',"actual":' .. int(note[3]) .. '}'
   end
   parts[#parts + 1] = '}'
   -- The stream is trimmed by the longest retention any process on it asked for, not the writer's own.

@@ -66,11 +66,11 @@ export function encodeOps(ops: readonly Op[], firstKey: number): { refs: string;
       r.kind === 'reserve' ? 1 : 0,
       r.callId,
       r.amount,
-      r.force ? 1 : 0,
+      r.force || r.forecast ? 1 : 0, // a forecast claim is checked against no limit
       r.ttlMs ?? 0,
       key(op.idempotencyKey),
       r.kind === 'reserve' ? key(op.reservationKey) : 0,
-      r.force && r.overage ? [r.overage.reservationId, r.overage.reserved, r.overage.actual] : 0,
+      r.force && r.overage ? [r.overage.reservationId, r.overage.reserved, r.overage.actual] : r.forecast ? 'forecast' : 0,
       r.now,
     ];
     for (const ref of r.instances) out.push(refAt(ref));

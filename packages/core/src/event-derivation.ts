@@ -2,6 +2,7 @@
 // its alerts when (used, limit) moved across a threshold or the soft limit. The guard only emits them.
 import type { FeedFact, InstanceRef, InstanceTotals, SettleOutcome } from './adapter/spi.js';
 import type { GuardEvent } from './events.js';
+import { forecastAlert } from './forecast-alerts.js';
 import { type LevelChange, type LevelContext, levelChange, resetTransition } from './level-changes.js';
 import { LevelStepper } from './machine.js';
 import { fromMicros } from './money.js';
@@ -97,6 +98,10 @@ export class EventDeriver {
     };
     if (fact.previous) totals.previous = fact.previous;
     const events = this.derive(rule, ref, totals, fact.at, []);
+    if (fact.forecast) {
+      const at = fact.forecast.at;
+      events.push({ type: 'alert', payload: forecastAlert(ref, rule.period.at(at), fact, at) });
+    }
     if (fact.overage) {
       const o = fact.overage;
       events.push({

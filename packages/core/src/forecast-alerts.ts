@@ -2,8 +2,9 @@
 // linear projection of the period's spend to its end passes the limit. The projection is only trusted
 // once a quarter of the period has passed: earlier, one large call would project a year's budget gone.
 // A step's totals tell each guard when its own call made the projection pass; which guard alerts is
-// decided in the store, by a zero-amount reservation on no budget whose idempotency key names the
-// instance and period and which is held until the period ends: the first guard to take it alerts.
+// decided in the store, by a reservation of nothing on the instance whose idempotency key names the
+// instance and period and which is held until the period ends: the first guard to take it alerts, and
+// that step writes the alert into the durable feed (ChargeRequest.forecast).
 import type { InstanceRef, InstanceTotals, StorageAdapter } from './adapter/spi.js';
 import type { AlertEvent } from './events.js';
 import type { IdSource } from './ids.js';
@@ -40,30 +41,36 @@ export class ForecastAlerts {
       if (period.key !== ref.period || !passes(period, t, now)) continue;
       const key = JSON.stringify([ref.name, ref.period]);
       if (this.settled.has(key)) continue;
-      if (!(await this.claim(key, period, now))) continue;
+      const claimed = await this.claim(key, ref, period, now);
+      if (!claimed) continue;
       out ??= [];
-      out.push(alertOf(ref, period, t, now));
+      out.push(forecastAlert(ref, period, claimed, now));
     }
     return out ?? [];
   }
 
-  /** true when this guard is the first to claim the instance-period; a failing store is asked again next time. */
-  private async claim(key: string, period: Period, now: number): Promise<boolean> {
+  /**
+   * The instance's totals as the claiming step left them when this guard is the first to claim the
+   * instance-period (the feed's copy of the alert is derived from the same figures); else undefined.
+   * A failing store is asked again next time.
+   */
+  private async claim(key: string, ref: InstanceRef, period: Period, now: number): Promise<InstanceTotals | undefined> {
     try {
       const outcome = await this.store.charge({
         kind: 'reserve',
         callId: this.ids.next('rs'), // a reservation, of nothing
-        instances: [],
+        instances: [ref],
         amount: 0,
         ttlMs: Math.max(1, period.end - now),
         idempotencyKey: `spendguard:forecast:${key}`,
+        forecast: true,
         now,
       });
-      if (!outcome.ok) return false;
+      if (!outcome.ok) return undefined;
       this.settled.add(key);
-      return !outcome.replayed;
+      return outcome.replayed ? undefined : (outcome.totals[0] ?? undefined);
     } catch {
-      return false;
+      return undefined;
     }
   }
 }
@@ -76,9 +83,15 @@ function passes(period: Period, t: InstanceTotals, now: number): boolean {
   return BigInt(t.used) * BigInt(length) > BigInt(t.limit) * BigInt(elapsed);
 }
 
-function alertOf(ref: InstanceRef, period: Period, t: InstanceTotals, now: number): AlertEvent {
+/** The forecast alert of an instance-period at `now` (live, or derived from the fact the claim wrote). */
+export function forecastAlert(
+  ref: Pick<InstanceRef, 'name' | 'period'>,
+  period: Period,
+  t: Pick<InstanceTotals, 'used' | 'limit'>,
+  now: number,
+): AlertEvent {
   const length = period.end - period.start;
-  const elapsed = now - period.start;
+  const elapsed = Math.max(1, now - period.start); // a fact on another clock may stand at the very start
   // Micro-units: the projection is a whole number of them, rounded up (a forecast, not a sum).
   const projected = Number((BigInt(t.used) * BigInt(length) + BigInt(elapsed) - 1n) / BigInt(elapsed));
   return {

@@ -56,12 +56,15 @@ export function mayCauseEvents(
   return ref.marks !== undefined && crossesMark(ref.marks, t.usedBefore, t.used, t.limitBefore, t.limit, t.previous !== undefined);
 }
 
+/** What a step notes in its facts beside the totals: an overage it committed, or the forecast it claimed. */
+export type FactNote = Pick<FeedFact, 'overage' | 'forecast'>;
+
 /** A fact as a step writes it (the store assigns `id`). */
 export function factOf(
   ref: InstanceRef,
   t: Pick<InstanceTotals, 'used' | 'usedBefore' | 'limit' | 'limitBefore' | 'previous'>,
   at: number,
-  overage?: FeedFact['overage'],
+  note?: FactNote,
 ): Omit<FeedFact, 'id'> {
   const fact: Omit<FeedFact, 'id'> = {
     at,
@@ -74,6 +77,7 @@ export function factOf(
     limit: t.limit,
   };
   if (t.previous) fact.previous = t.previous;
-  if (overage) fact.overage = overage;
+  if (note?.overage) fact.overage = note.overage;
+  if (note?.forecast) fact.forecast = note.forecast;
   return fact;
 }

@@ -2,7 +2,7 @@
 // synchronous Records interface. The Redis scripts mirror it in Lua; the conformance suite holds both.
 import { addToDay } from './day-total.js';
 import { activeGrants, carriedIn } from './effective-limit.js';
-import { crossesMark, DEFAULT_EVENT_RETENTION_MS, factOf } from './feed.js';
+import { crossesMark, DEFAULT_EVENT_RETENTION_MS, type FactNote, factOf } from './feed.js';
 import { groupCommit } from './group-commit.js';
 import { grantFor } from './lease-grant.js';
 import type { PeriodRecord, Records, ReservationRecord } from './records.js';
@@ -10,7 +10,6 @@ import type {
   AdapterCapabilities,
   ChargeOutcome,
   ChargeRequest,
-  FeedFact,
   FeedRequest,
   GrantRequest,
   HistoryRequest,
@@ -75,11 +74,11 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
    * starts from `used` before the step (`usedBefore` may be older: a charged slice's crossing, which
    * went into the feed when it was charged).
    */
-  function noteFact(ref: InstanceRef, t: InstanceTotals, now: number, usedDelta: number, overage?: FeedFact['overage']): void {
+  function noteFact(ref: InstanceRef, t: InstanceTotals, now: number, usedDelta: number, note?: FactNote): void {
     const marks = ref.marks;
     if (!marks) return;
     const usedBefore = t.used - usedDelta;
-    if (!overage && !crossesMark(marks, usedBefore, t.used, t.limitBefore, t.limit, t.previous !== undefined)) return;
+    if (!note && !crossesMark(marks, usedBefore, t.used, t.limitBefore, t.limit, t.previous !== undefined)) return;
     const moved: Pick<InstanceTotals, 'used' | 'usedBefore' | 'limit' | 'limitBefore' | 'previous'> = {
       used: t.used,
       usedBefore,
@@ -87,7 +86,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       limitBefore: t.limitBefore,
     };
     if (t.previous) moved.previous = t.previous;
-    records.appendFact(factOf(ref, moved, now, overage), now + eventRetentionMs);
+    records.appendFact(factOf(ref, moved, now, note), now + eventRetentionMs);
   }
 
   /** The first override found, else the configured limit: the limit before carry and grants. */
@@ -268,7 +267,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       const limit = limitOf(ref, rec, req.now);
       limits[i] = limit;
       found[i] = rec;
-      if (!ref.hard || req.force) continue;
+      if (!ref.hard || req.force || req.forecast) continue;
       if (limit === null || (rec ? rec.used + rec.reserved : 0) + req.amount > limit) {
         return { ok: false, refusedAt: i, reason: limit === null ? 'no_budget' : 'limit_exceeded', totals: currentTotals(refs, req.now) };
       }
@@ -277,6 +276,11 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     const used = isReserve ? 0 : req.amount;
     const reserved = isReserve ? req.amount : 0;
     const totals: Array<InstanceTotals | null> = new Array(n);
+    const note: FactNote | undefined = req.forecast
+      ? { forecast: { at: req.now } }
+      : req.force && req.overage
+        ? { overage: req.overage }
+        : undefined;
     for (let i = 0; i < n; i++) {
       const limit = limits[i] as number | null;
       if (limit === null) {
@@ -285,7 +289,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       }
       const t = add(refs[i] as InstanceRef, limit, found[i], used, reserved);
       totals[i] = t;
-      noteFact(refs[i] as InstanceRef, t, req.now, used, req.force ? req.overage : undefined);
+      noteFact(refs[i] as InstanceRef, t, req.now, used, note);
     }
     const out: ChargeOutcome = { ok: true, callId: req.callId, replayed: false, totals };
     if (isReserve) {
@@ -332,8 +336,10 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     const expired = r.state === 'expired';
     const commit = req.action === 'commit';
     const used = commit ? req.amount : 0;
-    const overage =
-      commit && req.amount > r.amount ? { reservationId: req.reservationId, reserved: r.amount, actual: req.amount } : undefined;
+    const overage: FactNote | undefined =
+      commit && req.amount > r.amount
+        ? { overage: { reservationId: req.reservationId, reserved: r.amount, actual: req.amount } }
+        : undefined;
     const totals = r.refs.map((ref) => {
       const rec = records.totals(ref.name, ref.period);
       const t = add(ref, limitOf(ref, rec, req.now) ?? 0, rec, used, expired ? 0 : -r.amount);

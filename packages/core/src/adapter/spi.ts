@@ -91,6 +91,11 @@ export interface FeedFact {
   previous?: PreviousPeriod;
   /** A commit above its reservation. */
   overage?: { reservationId: string; reserved: number; actual: number };
+  /**
+   * The step claimed the instance-period's forecast alert (ChargeRequest.forecast); `at` is the claiming
+   * guard's clock (the request's `now`), which the alert's projection is computed from, as it was live.
+   */
+  forecast?: { at: number };
 }
 
 /**
@@ -178,6 +183,13 @@ export interface ChargeRequest {
   overage?: { reservationId: string; reserved: number; actual: number };
   /** A repeated key returns the first successful step's id and changes nothing. */
   idempotencyKey?: string;
+  /**
+   * A forecast claim: a reservation of nothing on the instance, keyed by the instance and period, that
+   * only the first guard to send it takes. Checked against no limit; when it is not a replay, the store
+   * appends a fact marked `forecast` for each instance with the step, whatever it crossed, so that the
+   * forecast alert is in the feed exactly once, as the threshold alerts are.
+   */
+  forecast?: boolean;
   /** Sent only to adapters with `capabilities.ledger`. */
   ledger?: LedgerEntry;
 }

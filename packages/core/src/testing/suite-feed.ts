@@ -1,4 +1,4 @@
-// Conformance: the durable event feed. Every transition, alert, reset and overage a step causes is in
+// Conformance: the durable event feed. Every transition, alert (forecasts too), reset and overage a step causes is in
 // the store, written by that step: any guard reads each exactly once, in the store's order, even one
 // that never saw it happen; pages join up; facts are forgotten after eventRetentionMs.
 import fc from 'fast-check';
@@ -68,6 +68,21 @@ export function feedSuite(options: ConformanceOptions): void {
       expect(events.map((e) => e.type)).toContain('reset');
       expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
       for (const e of events) expect(Number.isNaN(Date.parse(e.at))).toBe(false);
+    });
+
+    it('holds a forecast alert once, as the guard that claimed it emitted it, whichever of two guards did', { timeout }, async () => {
+      const f = await fixture(options, [{ id: 'monthly', limit: 100, forecast: true }], 3);
+      const [a, b, reader] = f.guards as [SpendGuard, SpendGuard, SpendGuard];
+      const seen = [record(a), record(b)];
+      f.clock.set('2026-11-10T00:00:00Z'); // 9 of 30 days
+      await Promise.all([a.spend({}, 20), b.spend({}, 20)]); // 40: on pace for ~133
+      await a.spend({}, 1);
+      await b.spend({}, 1);
+      const live = seen.flat().filter((e) => e.includes('"forecast"'));
+      expect(live).toHaveLength(1);
+      const { plain } = await readAll(reader);
+      expect(plain.filter((e) => e.includes('"forecast"'))).toEqual(live);
+      expect(sorted(plain)).toEqual(sorted(seen.flat())); // the threshold alerts and transitions beside it
     });
 
     it('pages join up: any page size gives the same events, and reading on from the last id gives nothing new', { timeout }, async () => {
