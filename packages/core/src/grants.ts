@@ -29,8 +29,13 @@ const MAX_REASON_LENGTH = 500;
 const MAX_DATE_MS = 8.64e15;
 
 export function grantAmountOf(amount: unknown): number {
-  const micros = toMicros(amount as number, 'grant amount');
-  if (micros === 0) throw new SpendGuardError('INVALID_AMOUNT', 'grant amount must be more than 0 currency units; got 0.');
+  const micros = typeof amount === 'number' && amount > 0 ? toMicros(amount, 'grant amount') : 0;
+  if (micros === 0) {
+    throw new SpendGuardError(
+      'INVALID_AMOUNT',
+      `grant amount must be a finite number more than 0 currency units; got ${typeof amount === 'string' ? JSON.stringify(amount) : String(amount)}.`,
+    );
+  }
   return micros;
 }
 

@@ -80,6 +80,9 @@ describe('withBudget fitMaxTokens', () => {
     const guard = guardWith(1);
     expect(() => withBudget(openaiClient(), { guard, attrs: {}, minOutputTokens: 0 })).toThrow(/minOutputTokens/);
     expect(() => withBudget(openaiClient(), { guard, attrs: {}, unknownModel: 'guess' as never })).toThrow(/unknownModel/);
+    expect(() => withBudget(openaiClient(), { guard, attrs: {}, fitMaxTokens: 'yes' as never })).toThrow(
+      /fitMaxTokens must be true or false/,
+    );
   });
 });
 

@@ -94,6 +94,12 @@ export function withBudget<C extends object, F = never>(client: C, options: With
   const { guard } = options;
   const table = options.prices ?? prices;
   const defaultMax = options.defaultMaxOutputTokens ?? 4096;
+  if (options.fitMaxTokens !== undefined && typeof options.fitMaxTokens !== 'boolean') {
+    throw new SpendGuardError(
+      'INVALID_CONFIG',
+      `withBudget fitMaxTokens must be true or false; got ${JSON.stringify(options.fitMaxTokens)}.`,
+    );
+  }
   const fit = options.fitMaxTokens === true;
   const minOutput = options.minOutputTokens ?? 256;
   if (!Number.isInteger(minOutput) || minOutput < 1) {
