@@ -164,11 +164,12 @@ export function propertiesSuite(options: ConformanceOptions): void {
       );
     });
 
-    it('matches a sequential model: all or nothing, periods, run-time limits, idempotency', { timeout }, async () => {
+    it('matches a sequential model: all or nothing, periods, run-time limits, grants, rollover, idempotency', { timeout }, async () => {
       type SeqOp =
         | { kind: 'spend'; user: string; amount: number; key?: string | undefined }
         | { kind: 'advance'; hours: number }
-        | { kind: 'limit'; user?: string | undefined; limit: number };
+        | { kind: 'limit'; user?: string | undefined; limit: number }
+        | { kind: 'grant'; user?: string | undefined; amount: number };
       const seqArb: fc.Arbitrary<SeqOp> = fc.oneof(
         {
           weight: 6,
@@ -194,6 +195,17 @@ export function propertiesSuite(options: ConformanceOptions): void {
             { requiredKeys: ['kind', 'limit'] },
           ),
         },
+        {
+          weight: 1,
+          arbitrary: fc.record(
+            {
+              kind: fc.constant('grant' as const),
+              user: fc.option(fc.constantFrom('u1', 'u2'), { nil: undefined }),
+              amount: fc.integer({ min: 1, max: 3 }),
+            },
+            { requiredKeys: ['kind', 'amount'] },
+          ),
+        },
       );
       await fc.assert(
         fc.asyncProperty(fc.array(seqArb, { maxLength: 40 }), async (seq) => {
@@ -201,8 +213,8 @@ export function propertiesSuite(options: ConformanceOptions): void {
           const f = await fixture(
             options,
             [
-              { id: 'daily', per: 'user', limit: { '*': 5 }, period: 'day', timezone: 'Australia/Sydney' },
-              { id: 'all', limit: 12, period: 'day', timezone: 'Australia/Sydney' },
+              { id: 'daily', per: 'user', limit: { '*': 5 }, period: 'day', timezone: 'Australia/Sydney', rollover: { max: 4 } },
+              { id: 'all', limit: 12, period: 'day', timezone: 'Australia/Sydney', rollover: { max: 9 } },
             ],
             2,
             { retentionMs: 365 * 86_400_000 },
@@ -218,6 +230,21 @@ export function propertiesSuite(options: ConformanceOptions): void {
           const seenKeys = new Map<string, string>();
           let expectedResets = 0;
           const activeDays = new Map<string, string>();
+          // Grants last to the end of the day they were made in (the default expiry): `${instance}@${day}` → micros.
+          const granted = new Map<string, number>();
+          // Rollover: what the step opening an instance's day carried in, and the days each instance was opened.
+          const carried = new Map<string, number>();
+          const ROLLOVER_MAX: Record<string, number> = { daily: 4e6, all: 9e6 };
+          const base = (n: string) => limitOf.get(n) ?? (limitOf.get('daily:*') as number);
+          const dayBefore = (d: string) => new Date(Date.parse(`${d}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+          // min(max, base − the day before's used), 0 before the instance's first day with a spend.
+          const carryInto = (n: string, d: string) => {
+            if (activeDays.get(n) === undefined) return 0;
+            const max = ROLLOVER_MAX[n.startsWith('daily:') ? 'daily' : 'all'] as number;
+            return Math.min(max, Math.max(0, base(n) - (used.get(`${n}@${dayBefore(d)}`) ?? 0)));
+          };
+          const limitNow = (n: string, d: string) =>
+            base(n) + (carried.get(`${n}@${d}`) ?? carryInto(n, d)) + (granted.get(`${n}@${d}`) ?? 0);
           try {
             for (const [i, op] of seq.entries()) {
               const g = f.guards[i % 2] as SpendGuard;
@@ -231,18 +258,24 @@ export function propertiesSuite(options: ConformanceOptions): void {
                 continue;
               }
               const d = day();
+              if (op.kind === 'grant') {
+                const n = op.user ? `daily:${op.user}` : 'all';
+                await g.grant(n, op.amount);
+                granted.set(`${n}@${d}`, (granted.get(`${n}@${d}`) ?? 0) + op.amount * 1e6);
+                expect(micros((await g.status(n)).limit)).toBe(limitNow(n, d));
+                continue;
+              }
               const names = [`daily:${op.user}`, 'all'];
               const amount = toMicros(op.amount);
               const r = await g.spend({ user: op.user }, op.amount, op.key ? { idempotencyKey: op.key } : undefined);
               const replay = op.key !== undefined && seenKeys.has(op.key);
-              const fits = names.every((n) => {
-                const limit = limitOf.get(n) ?? (limitOf.get('daily:*') as number);
-                return (used.get(`${n}@${d}`) ?? 0) + amount <= limit;
-              });
+              const fits = names.every((n) => (used.get(`${n}@${d}`) ?? 0) + amount <= limitNow(n, d));
               expect(r.allowed).toBe(replay || fits);
               if (r.allowed && !replay) {
                 if (op.key) seenKeys.set(op.key, r.spendId);
                 for (const n of names) {
+                  // This spend opens the instance's day: what carries in is fixed now, by the base of now.
+                  if (!carried.has(`${n}@${d}`)) carried.set(`${n}@${d}`, carryInto(n, d));
                   used.set(`${n}@${d}`, (used.get(`${n}@${d}`) ?? 0) + amount);
                   const last = activeDays.get(n);
                   if (last !== undefined && last !== d) expectedResets++;
@@ -250,7 +283,10 @@ export function propertiesSuite(options: ConformanceOptions): void {
                 }
               }
               if (r.allowed && replay) expect(r.spendId).toBe(seenKeys.get(op.key as string));
-              for (const n of names) expect(micros((await g.status(n)).used)).toBe(used.get(`${n}@${d}`) ?? 0);
+              for (const n of names) {
+                const st = await g.status(n);
+                expect([n, micros(st.used), micros(st.limit)]).toEqual([n, used.get(`${n}@${d}`) ?? 0, limitNow(n, d)]);
+              }
             }
             expect(events.resets.length).toBe(expectedResets);
           } finally {
