@@ -7,7 +7,8 @@
 -- back down): the feed already holds the step that went up, and its readers may have read it.
 -- Doubts: { b = batch attempt, dl = deadline, ops } with ops in the batch's order:
 --       { t = 'c', id, a, rv, refs, rk, ik } for a charge, { t = 's', id, rk } for a settle, { t = 'l', id } for a
---       lease step (left alone: it sends its slice's total spend, so sent again it counts once);
+--       lease step or a forecast claim (left alone: a lease step sends its slice's total spend, so sent again it
+--       counts once; a claim is sent again with its id and key, and its feed fact must stay the only one);
 --       rk/ik: KEYS index or 0
 -- Returns { now, result… } with one result per batch: 'undone' | 'absent' (it did not run and never will)
 --       | 'fenced' (undone or absent, and fenced off until its deadline) | 'lost' (the session expired:

@@ -95,6 +95,7 @@ export function doubtOf(op: Op): DoubtOp {
   // A lease step sends what its slice spent in total: sent again, it counts once; nothing to undo.
   if (op.kind === 'lease') return { kind: 'lease', id: op.item.id };
   if (op.kind === 'settle') return { kind: 'settle', reservationId: op.req.reservationId, reservationKey: op.reservationKey };
+  if (op.req.forecast) return { kind: 'claim', callId: op.req.callId };
   const d: DoubtOp = {
     kind: 'charge',
     callId: op.req.callId,

@@ -18,7 +18,12 @@ export type DoubtOp =
     }
   | { kind: 'settle'; reservationId: string; reservationKey: KeyName }
   /** A lease step: idempotent (its slice's total spend is sent whole), so a cancel leaves it. */
-  | { kind: 'lease'; id: string };
+  | { kind: 'lease'; id: string }
+  /**
+   * A forecast claim: idempotent by its key (the guard sends it again with the same id), so a cancel
+   * leaves it, with the fact it wrote: undone, the next claim would write the alert into the feed again.
+   */
+  | { kind: 'claim'; callId: string };
 
 export interface Doubt {
   /** The batch's attempt: its entry in the session, and the 'by' of the reservations it settled. */
@@ -41,8 +46,8 @@ export function cancelRequest(session: KeyName, holds: KeyName, batch: readonly 
     b: d.attempt,
     dl: d.deadline,
     ops: d.ops.map((op) =>
-      op.kind === 'lease'
-        ? { t: 'l', id: op.id }
+      op.kind === 'lease' || op.kind === 'claim'
+        ? { t: 'l', id: op.kind === 'lease' ? op.id : op.callId }
         : op.kind === 'charge'
           ? {
               t: 'c',
@@ -65,9 +70,11 @@ export function describeDoubt(d: Doubt): string {
     .map((op) =>
       op.kind === 'lease'
         ? `lease step of ${op.id}`
-        : op.kind === 'charge'
-          ? `${op.reserve ? 'reserve' : 'spend'} ${op.callId}`
-          : `settle of ${op.reservationId}`,
+        : op.kind === 'claim'
+          ? `forecast claim ${op.callId}`
+          : op.kind === 'charge'
+            ? `${op.reserve ? 'reserve' : 'spend'} ${op.callId}`
+            : `settle of ${op.reservationId}`,
     )
     .join(', ');
 }

@@ -2,7 +2,7 @@
 // its alerts when (used, limit) moved across a threshold or the soft limit. The guard only emits them.
 import type { FeedFact, InstanceRef, InstanceTotals, SettleOutcome } from './adapter/spi.js';
 import type { GuardEvent } from './events.js';
-import { forecastAlert } from './forecast-alerts.js';
+import { forecastAlert } from './forecast-projection.js';
 import { type LevelChange, type LevelContext, levelChange, resetTransition } from './level-changes.js';
 import { LevelStepper } from './machine.js';
 import { fromMicros } from './money.js';

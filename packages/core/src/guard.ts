@@ -98,7 +98,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
           );
     this.reads = new Reads(this.store, this.resolver);
     this.feed = new EventFeed(this.store, this.deriver);
-    this.forecasts = rules.some((r) => r.definition.forecast === true) ? new ForecastAlerts(this.store, this.ids) : undefined;
+    this.forecasts = rules.some((r) => r.definition.forecast === true) ? new ForecastAlerts(this.store, this.ids, this.deriver) : undefined;
     this.limits = new LimitChanges(this.store, this.resolver, this.reads, this.clock, this.ids);
     this.store.configure({ retentionMs: o.retentionMs, eventRetentionMs: o.eventRetentionMs });
   }
@@ -162,8 +162,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     this.emitAll(events);
     if (!outcome.replayed) {
       for (const d of shadowDenials(resolved.rules, resolved.refs, outcome, micros, amount, attrs)) this.emit('denied', d);
-      if (this.forecasts)
-        for (const a of await this.forecasts.after(resolved.rules, resolved.refs, outcome.totals, now)) this.emit('alert', a);
+      if (this.forecasts) this.emitAll(await this.forecasts.after(resolved.rules, resolved.refs, outcome.totals, now));
     }
     if (kind === 'spend') return { allowed: true, spendId: outcome.callId, remaining };
     return { allowed: true, reservationId: outcome.callId, expiresAt: outcome.expiresAt as number, remaining };
@@ -257,7 +256,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
     this.emitAll(this.deriver.deriveSettle(id, micros, outcome, now));
     if (this.forecasts) {
       const rules = outcome.instances.map((ref) => this.resolver.ruleOfRef(ref));
-      for (const a of await this.forecasts.after(rules, outcome.instances, outcome.totals, now)) this.emit('alert', a);
+      this.emitAll(await this.forecasts.after(rules, outcome.instances, outcome.totals, now));
     }
     return commitResult(spendId, micros, outcome.reserved, outcome.expired);
   }
