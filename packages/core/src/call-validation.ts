@@ -25,11 +25,19 @@ export function ttlOf(ttlMs: number | undefined): number {
   return ttlMs;
 }
 
+/** Idempotency keys the guard sends for itself start with this; a caller's may not, or they could collide. */
+export const RESERVED_KEY_PREFIX = 'spendguard:';
+
 export function idempotencyKeyOf(key: unknown): string | undefined {
   if (key === undefined) return undefined;
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH || !isWellFormed(key)) {
     throw configError(
       `idempotencyKey must be a non-empty string of well-formed Unicode, at most ${MAX_KEY_LENGTH} characters; got ${JSON.stringify(key)}.`,
+    );
+  }
+  if (key.startsWith(RESERVED_KEY_PREFIX)) {
+    throw configError(
+      `idempotencyKey must not start with '${RESERVED_KEY_PREFIX}', which the guard keeps for its own keys (forecast claims); got ${JSON.stringify(key)}.`,
     );
   }
   return key;

@@ -5,6 +5,7 @@
 // instance and period and which is held until the period ends: the first guard to take it alerts, and
 // that step writes the alert into the durable feed (ChargeRequest.forecast).
 import type { InstanceRef, InstanceTotals, StorageAdapter } from './adapter/spi.js';
+import { RESERVED_KEY_PREFIX } from './call-validation.js';
 import type { EventDeriver } from './event-derivation.js';
 import type { GuardEvent } from './events.js';
 import { forecastAlert, projectionPasses } from './forecast-projection.js';
@@ -77,7 +78,7 @@ export class ForecastAlerts {
         instances: [ref],
         amount: 0,
         ttlMs: Math.max(1, period.end - now),
-        idempotencyKey: `spendguard:forecast:${key}`,
+        idempotencyKey: `${RESERVED_KEY_PREFIX}forecast:${key}`,
         forecast: true,
         now,
       });

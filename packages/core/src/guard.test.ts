@@ -57,6 +57,10 @@ describe('bad input', () => {
     expect(await codeOf(() => g.release(undefined as never))).toBe('UNKNOWN_RESERVATION');
     expect(await codeOf(() => g.reserve({ user: 'u' }, 1, { ttlMs: -5 }))).toBe('INVALID_CONFIG');
     expect(await codeOf(() => g.spend({ user: 'u' }, 1, { idempotencyKey: '' }))).toBe('INVALID_CONFIG');
+    // The guard's own keys (forecast claims) start with 'spendguard:': a caller's key could take one's place.
+    expect(await codeOf(() => g.reserve({ user: 'u' }, 1, { idempotencyKey: 'spendguard:forecast:["monthly","2026-11"]' }))).toBe(
+      'INVALID_CONFIG',
+    );
     expect(await codeOf(() => g.history('monthly', { periods: 0 }))).toBe('INVALID_CONFIG');
     expect((await g.status('monthly')).used).toBe(0);
   });
