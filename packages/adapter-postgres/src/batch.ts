@@ -58,7 +58,7 @@ export function encodeOps(ops: readonly Op[]): { ops: string; refs: string } {
           id: r.callId,
           amount: r.amount,
           // A forecast claim is checked against no limit, and its note reaches the fact as `forecast` (007).
-          force: r.force === true || r.forecast === true,
+          force: r.force === true || r.forecast === true, // a forecast claim: checked on entry (a reservation of 0)
           ttl: r.ttlMs ?? 0,
           key: r.idempotencyKey ?? null,
           overage: r.force && r.overage ? r.overage : r.forecast ? { forecast: { at: r.now } } : null,

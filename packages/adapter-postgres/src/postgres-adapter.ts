@@ -31,6 +31,7 @@ import {
   DEFAULT_HISTORY_RETENTION_MS,
   DEFAULT_RETENTION_MS,
   factNumber,
+  isForecastClaim,
 } from '@spendguard/core/adapter';
 import type { Pool } from 'pg';
 import { encodeOps, type LeaseItemOutcome, nowOf, type Op, type Outcome } from './batch.js';
@@ -237,6 +238,11 @@ export function postgresAdapter(options: PostgresAdapterOptions): StorageAdapter
       for (const ref of req.instances) {
         const err = nameTooLong(ref.name);
         if (err) return Promise.reject(err);
+      }
+      try {
+        isForecastClaim(req);
+      } catch (err) {
+        return Promise.reject(err);
       }
       return batches.submit({ kind: 'charge', req }) as Promise<ChargeOutcome>;
     },

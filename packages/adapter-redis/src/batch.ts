@@ -66,7 +66,7 @@ export function encodeOps(ops: readonly Op[], firstKey: number): { refs: string;
       r.kind === 'reserve' ? 1 : 0,
       r.callId,
       r.amount,
-      r.force || r.forecast ? 1 : 0, // a forecast claim is checked against no limit
+      r.force || r.forecast ? 1 : 0, // a forecast claim (checked on entry: a reservation of 0) against no limit
       r.ttlMs ?? 0,
       key(op.idempotencyKey),
       r.kind === 'reserve' ? key(op.reservationKey) : 0,

@@ -22,7 +22,7 @@ import type {
   StorageAdapter,
   StoreSettings,
 } from '@spendguard/core/adapter';
-import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_HISTORY_RETENTION_MS, DEFAULT_RETENTION_MS } from '@spendguard/core/adapter';
+import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_HISTORY_RETENTION_MS, DEFAULT_RETENTION_MS, isForecastClaim } from '@spendguard/core/adapter';
 import type { Cluster, Redis } from 'ioredis';
 import type { LeaseItemOutcome, Op } from './batch.js';
 import { decodeGrants, encodeGrant } from './grants.js';
@@ -120,6 +120,11 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
     },
 
     charge(req: ChargeRequest): Promise<ChargeOutcome> {
+      try {
+        isForecastClaim(req); // a malformed claim is refused alone, before it joins a batch
+      } catch (err) {
+        return Promise.reject(err);
+      }
       const op: Op = { kind: 'charge', req };
       if (req.kind === 'reserve') op.reservationKey = keys.reservation(req.callId);
       if (req.idempotencyKey !== undefined) op.idempotencyKey = keys.idempotency(req.idempotencyKey);

@@ -1,7 +1,7 @@
 // The durable feed's arithmetic, shared by every JavaScript adapter (the Lua mirrors it): whether a
 // step's before/after totals may have caused events, so that the step appends a fact for them.
 import { SpendGuardError } from '../errors.js';
-import type { FeedFact, InstanceRef, InstanceTotals, Marks } from './spi.js';
+import type { ChargeRequest, FeedFact, InstanceRef, InstanceTotals, Marks } from './spi.js';
 
 /** A JavaScript store's fact ids are whole numbers; anything else is a cursor it never wrote. */
 export function factNumber(from: string): number {
@@ -54,6 +54,18 @@ export function mayCauseEvents(
   t: Pick<InstanceTotals, 'used' | 'usedBefore' | 'limit' | 'limitBefore' | 'previous'>,
 ): boolean {
   return ref.marks !== undefined && crossesMark(ref.marks, t.usedBefore, t.used, t.limitBefore, t.limit, t.previous !== undefined);
+}
+
+/**
+ * Whether a charge is a forecast claim (checked against no limit): only ever a reservation of nothing. A
+ * store refuses anything else marked `forecast`, which would otherwise pass a hard limit unchecked.
+ */
+export function isForecastClaim(req: Pick<ChargeRequest, 'forecast' | 'kind' | 'amount'>): boolean {
+  if (req.forecast !== true) return false;
+  if (req.kind !== 'reserve' || req.amount !== 0) {
+    throw new SpendGuardError('INVALID_CONFIG', `a forecast claim must be a reservation of 0; got a ${req.kind} of ${req.amount}.`);
+  }
+  return true;
 }
 
 /** What a step notes in its facts beside the totals: an overage it committed, or the forecast it claimed. */

@@ -3,7 +3,7 @@
 export { BatchQueue, MAX_BATCH } from './batch-queue.js';
 export { addToDay } from './day-total.js';
 export { activeGrants, carriedIn } from './effective-limit.js';
-export { crossesMark, DEFAULT_EVENT_RETENTION_MS, type FactNote, factNumber, factOf, mayCauseEvents } from './feed.js';
+export { crossesMark, DEFAULT_EVENT_RETENTION_MS, type FactNote, factNumber, factOf, isForecastClaim, mayCauseEvents } from './feed.js';
 export {
   createRecordAdapter,
   DEFAULT_HISTORY_RETENTION_MS,

@@ -2,7 +2,7 @@
 // synchronous Records interface. The Redis scripts mirror it in Lua; the conformance suite holds both.
 import { addToDay } from './day-total.js';
 import { activeGrants, carriedIn } from './effective-limit.js';
-import { crossesMark, DEFAULT_EVENT_RETENTION_MS, type FactNote, factOf } from './feed.js';
+import { crossesMark, DEFAULT_EVENT_RETENTION_MS, type FactNote, factOf, isForecastClaim } from './feed.js';
 import { groupCommit } from './group-commit.js';
 import { grantFor } from './lease-grant.js';
 import type { PeriodRecord, Records, ReservationRecord } from './records.js';
@@ -248,6 +248,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
   }
 
   function charge(req: ChargeRequest): ChargeOutcome {
+    const forecast = isForecastClaim(req);
     housekeeping(req.now);
     if (req.idempotencyKey !== undefined) {
       const seen = records.rememberedKey(req.idempotencyKey, req.now);
@@ -267,7 +268,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
       const limit = limitOf(ref, rec, req.now);
       limits[i] = limit;
       found[i] = rec;
-      if (!ref.hard || req.force || req.forecast) continue;
+      if (!ref.hard || req.force || forecast) continue;
       if (limit === null || (rec ? rec.used + rec.reserved : 0) + req.amount > limit) {
         return { ok: false, refusedAt: i, reason: limit === null ? 'no_budget' : 'limit_exceeded', totals: currentTotals(refs, req.now) };
       }
@@ -276,7 +277,7 @@ export function createRecordAdapter(options: RecordAdapterOptions): StorageAdapt
     const used = isReserve ? 0 : req.amount;
     const reserved = isReserve ? req.amount : 0;
     const totals: Array<InstanceTotals | null> = new Array(n);
-    const note: FactNote | undefined = req.forecast
+    const note: FactNote | undefined = forecast
       ? { forecast: { at: req.now } }
       : req.force && req.overage
         ? { overage: req.overage }

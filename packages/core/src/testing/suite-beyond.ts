@@ -112,6 +112,18 @@ export function beyondSuite(options: ConformanceOptions): void {
       expect(forecasts).toHaveLength(1);
     });
 
+    it('the store refuses a forecast claim that is not a reservation of 0 (it would pass no limit check)', { timeout }, async () => {
+      const f = await fixture(options, [{ id: 'monthly', limit: 100, forecast: true }]);
+      const claim = { callId: 'x-1', instances: [], now: f.clock.now(), forecast: true, idempotencyKey: 'spendguard:forecast:x' };
+      for (const bad of [
+        { kind: 'spend' as const, amount: 0 },
+        { kind: 'reserve' as const, amount: 5_000_000, ttlMs: 1000 },
+      ]) {
+        await expect(Promise.resolve().then(() => f.store.charge({ ...claim, ...bad }))).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+      }
+      expect(await f.store.charge({ ...claim, kind: 'reserve', amount: 0, ttlMs: 1000 })).toMatchObject({ ok: true, replayed: false });
+    });
+
     it('refuses a forecast that is not a boolean with INVALID_CONFIG', { timeout }, async () => {
       await expect(fixture(options, [{ id: 'x', limit: 1, forecast: 'yes' as never }])).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     });
