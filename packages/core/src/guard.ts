@@ -26,6 +26,7 @@ import { LimitChanges, type ObservedStep } from './limit-changes.js';
 import { fromMicros, toMicros } from './money.js';
 import { setOwn } from './own-record.js';
 import { type CheckResult, type HistoryEntry, Reads } from './reads.js';
+import { RefusedLevels } from './refused-levels.js';
 import { type Resolved, Resolver } from './resolver.js';
 import { type CommitResult, commitResult, type Refusal, type ReserveResult, type SpendResult } from './results.js';
 import { type Attributes, compileRules, type Rule } from './rules.js';
@@ -45,6 +46,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
   private readonly store: StorageAdapter;
   private readonly resolver: Resolver;
   private readonly deriver: EventDeriver;
+  private readonly refusedLevels: RefusedLevels;
   private readonly reads: Reads;
   private readonly limits: LimitChanges;
   private readonly clock: () => number;
@@ -98,6 +100,7 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
           );
     this.reads = new Reads(this.store, this.resolver);
     this.feed = new EventFeed(this.store, this.deriver);
+    this.refusedLevels = new RefusedLevels(this.store, (refs, totals, now) => this.emitAll(this.deriver.deriveAll(refs, totals, now)));
     this.forecasts = rules.some((r) => r.definition.forecast === true) ? new ForecastAlerts(this.store, this.ids, this.deriver) : undefined;
     this.limits = new LimitChanges(this.store, this.resolver, this.reads, this.clock, this.ids);
     this.store.configure({ retentionMs: o.retentionMs, eventRetentionMs: o.eventRetentionMs });
@@ -149,7 +152,10 @@ export class SpendGuard extends SafeEmitter<SpendGuardEvents> {
       if (!isStoreFailure(err) || !this.journal || this.closing) throw storeUnavailable(err);
       return this.journal.admit(request, err);
     }
-    if (!outcome.ok) return this.refuse(resolved.refs[outcome.refusedAt] as InstanceRef, outcome, attrs, amount);
+    if (!outcome.ok) {
+      await this.refusedLevels.after(resolved.refs, outcome.totals, now);
+      return this.refuse(resolved.refs[outcome.refusedAt] as InstanceRef, outcome, attrs, amount);
+    }
     const remaining: Record<string, number> = {};
     let events = NO_EVENTS;
     for (let i = 0; i < resolved.refs.length; i++) {

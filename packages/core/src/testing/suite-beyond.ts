@@ -246,6 +246,29 @@ export function beyondSuite(options: ConformanceOptions): void {
       expect(all.find((x) => x.budget === 'monthly')?.grants).toEqual([]);
     });
 
+    it('a grant that ends with used past the base limit: the first refused call reports the level, once across guards', {
+      timeout,
+    }, async () => {
+      const f = await fixture(options, [{ id: 'p', per: 'project', limit: { api: 100 } }], 2);
+      const [a, b] = f.guards as [(typeof f.guards)[0], (typeof f.guards)[0]];
+      const moves: string[] = [];
+      for (const g of [a, b]) {
+        g.on('transition', (t) => moves.push(`${t.from}->${t.to}`));
+        g.on('alert', (e) => moves.push(e.level));
+      }
+      await a.grant('p:api', 50, { expiresAt: f.clock.now() + 3_600_000 });
+      await a.spend({ project: 'api' }, 120); // 80 % of 150
+      expect(moves).toEqual(['ok->warning', 'info', 'warning']);
+      f.clock.advance(2 * 3_600_000); // the grant is over: 120 of 100, and every call is refused
+      expect((await b.spend({ project: 'api' }, 0.5)).allowed).toBe(false);
+      expect((await a.spend({ project: 'api' }, 0.5)).allowed).toBe(false);
+      expect(moves).toEqual(['ok->warning', 'info', 'warning', 'warning->exhausted', 'critical', 'exhausted']);
+      const feed = (await a.events()).events.map((e) =>
+        e.type === 'alert' ? e.level : e.type === 'transition' ? `${e.from}->${e.to}` : e.type,
+      );
+      expect(feed).toEqual(moves);
+    });
+
     it('stops counting at expiresAt, whatever form it takes; several grants add up', { timeout }, async () => {
       const f = await fixture(options, [{ id: 'team', per: 'team', limit: { '*': 10 } }], 2);
       const [a, b] = f.guards as [(typeof f.guards)[0], (typeof f.guards)[0]];
