@@ -53,6 +53,8 @@ describe('sqliteAdapter group commit', () => {
   it('ten spends of 1.5 made at once against a limit of 10: one transaction, exactly 6 admitted in call order, used 9', async () => {
     const { db, counts, guard } = setup();
     await guard.status('monthly'); // the guard's first read, outside the counted group
+    // A guard's first refusal of an instance re-reads it (refused-levels.ts), outside the group too.
+    expect((await guard.spend({}, 11)).allowed).toBe(false);
     const before = { ...counts };
     const results = await Promise.all(Array.from({ length: 10 }, () => guard.spend({}, 1.5)));
     expect(counts.committed - before.committed).toBe(1);
@@ -76,6 +78,7 @@ describe('sqliteAdapter group commit', () => {
 
   it('spends, a reservation and its commit made at once apply in call order in one transaction', async () => {
     const { db, counts, guard } = setup();
+    expect((await guard.spend({}, 11)).allowed).toBe(false); // its first refusal re-reads, outside the group
     const held = await guard.reserve({}, 4);
     if (!held.allowed) throw new Error('refused');
     const before = counts.committed;
