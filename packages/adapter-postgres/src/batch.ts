@@ -1,9 +1,9 @@
-// The batch function's wire format (sql/006-batch.sql): calls tagged by kind ('c' charge, 's' settle,
-// 'l' lease, 'r' read, 'o' observe) over one ref table per batch, answered with one JSON result each
-// in the SPI's own shapes. Expiry and retention run on the server's clock (see the batch function);
+// The batch function's wire format (sql/functions/batch.sql): calls tagged by kind ('c' charge, 's'
+// settle, 'l' lease, 'r' read, 'o' observe) over one ref table per batch, answered with one JSON result
+// each in the SPI's own shapes. Expiry and retention run on the server's clock (see the batch function);
 // each call carries its caller's `now` only for the grants, which count by the caller's clock as periods
-// do. A charge's `overage` is its note for the feed (sql/007-forecast-facts.sql). A new kind of call
-// adds a tag here and a branch in the function.
+// do. A charge's `overage` is its note for the feed (fact_for, sql/functions/feed.sql). A new kind of
+// call adds a tag here and a branch in the function.
 import type {
   ChargeOutcome,
   ChargeRequest,
@@ -57,7 +57,7 @@ export function encodeOps(ops: readonly Op[]): { ops: string; refs: string } {
           reserve: r.kind === 'reserve',
           id: r.callId,
           amount: r.amount,
-          // A forecast claim is checked against no limit, and its note reaches the fact as `forecast` (007).
+          // A forecast claim is checked against no limit, and its note reaches the fact as `forecast` (fact_for).
           force: r.force === true || r.forecast === true, // a forecast claim: checked on entry (a reservation of 0)
           ttl: r.ttlMs ?? 0,
           key: r.idempotencyKey ?? null,

@@ -1,19 +1,36 @@
 // The schema: a version table and forward migrations, applied once per database under an advisory lock.
-// Each migration is a list of the sql/*.sql files it runs; the functions are CREATE OR REPLACE, so a later
-// migration that changes one simply runs its file again.
+// A migration (sql/migrations/*.sql) holds only what must happen once and in order: tables, backfills,
+// and the DROP of a function whose arguments or result type change (CREATE OR REPLACE cannot change
+// them). The functions are written once each, as they are now (sql/functions/*.sql, CREATE OR REPLACE),
+// and applied after the migrations, in the same transaction, whenever the schema moved: a new schema
+// runs every migration and then the functions; an older one its pending migrations and then the same
+// functions. So a function changes in its own file, as a diff; a change to a function alone still moves
+// SCHEMA_VERSION (a migration with no file), or schemas already at the version would keep the old one.
 import { SpendGuardError } from '@spendguard/core';
 import type { Pool } from 'pg';
 import { SQL_SOURCES } from './sql-sources.generated.js';
 
 type SqlFile = keyof typeof SQL_SOURCES;
+type Migration = Extract<SqlFile, `migrations/${string}`>;
 
 /** Each entry moves the schema from version i to i + 1. Never edit a released one: append. */
-const MIGRATIONS: readonly (readonly SqlFile[])[] = [
-  ['001-tables', '002-functions', '003-batch'],
-  // 2: rollover and grants. 006-batch replaces 003-batch's function (so a new schema creates it twice).
-  ['004-carried-and-grants', '005-effective-limits', '006-batch'],
-  // 3: a forecast claim's fact is marked `forecast`.
-  ['007-forecast-facts'],
+const MIGRATIONS: readonly (readonly Migration[])[] = [
+  ['migrations/001-tables'],
+  // 2: rollover and grants (totals.carried, grants), and the functions whose arguments changed dropped.
+  ['migrations/002-rollover-and-grants'],
+  // 3: a forecast claim's fact is marked `forecast` (fact_for): the functions only.
+  [],
+];
+
+/**
+ * The current functions, applied after any migration, in this order (a LANGUAGE sql function's body is
+ * checked when created, so what one calls comes first; PL/pgSQL bodies are checked when first run).
+ */
+const FUNCTIONS: readonly Extract<SqlFile, `functions/${string}`>[] = [
+  'functions/limits',
+  'functions/feed',
+  'functions/forget',
+  'functions/batch',
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -75,8 +92,9 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
       );
     }
     for (let v = from; v < SCHEMA_VERSION; v++) {
-      for (const file of MIGRATIONS[v] as readonly SqlFile[]) await client.query(sqlFor(file, schema));
+      for (const file of MIGRATIONS[v] as readonly Migration[]) await client.query(sqlFor(file, schema));
     }
+    if (from < SCHEMA_VERSION) for (const file of FUNCTIONS) await client.query(sqlFor(file, schema));
     if (from === 0) await client.query(`INSERT INTO ${q}.schema_version (version) VALUES ($1)`, [SCHEMA_VERSION]);
     else if (from < SCHEMA_VERSION) await client.query(`UPDATE ${q}.schema_version SET version = $1`, [SCHEMA_VERSION]);
     await client.query('COMMIT');

@@ -1,6 +1,7 @@
 // postgresAdapter(): budgets in PostgreSQL, shared by every process and machine on the database. Each call
-// that changes totals is one step of the batch function (sql/006-batch.sql); calls that arrive while a
-// batch is in flight go together as the next one (batch-queue.ts): one round trip, one transaction.
+// that changes totals is one step of the batch function (sql/functions/batch.sql); calls that arrive
+// while a batch is in flight go together as the next one (batch-queue.ts): one round trip, one
+// transaction.
 import { randomUUID } from 'node:crypto';
 import { SpendGuardError } from '@spendguard/core';
 import type {

@@ -1,7 +1,8 @@
--- Schema 2, its tables: rollover and grants. `@schema` as in 001-tables.sql.
+-- Schema 2: rollover and grants. `@schema` as in 001-tables.sql.
 
--- What rollover carried into the period, fixed by the step that opened it (see 006-batch.sql). Periods
--- opened before schema 2 carried nothing. Adding a column with a constant default rewrites no rows.
+-- What rollover carried into the period, fixed by the step that opened it (see functions/batch.sql).
+-- Periods opened before schema 2 carried nothing. Adding a column with a constant default rewrites no
+-- rows.
 ALTER TABLE @schema.totals ADD COLUMN carried bigint NOT NULL DEFAULT 0;
 
 -- Temporary raises of one instance's limit, shared by every process on the schema. Written under the
@@ -18,3 +19,9 @@ CREATE TABLE @schema.grants (
 -- A batch looks its instances' grants up by name; forget_due finds the expired ones.
 CREATE INDEX grants_name ON @schema.grants (name);
 CREATE INDEX grants_expiry ON @schema.grants (expires_at);
+
+-- Schema 1's functions whose arguments changed in schema 2, which CREATE OR REPLACE cannot change:
+-- standing() reports what was carried, forget_due() forgets expired grants by the callers' clocks. The
+-- new ones are in functions/ (batch.sql, forget.sql).
+DROP FUNCTION IF EXISTS @schema.standing(bigint, boolean, bigint, bigint, bigint, text, bigint, text);
+DROP FUNCTION IF EXISTS @schema.forget_due(bigint, integer);

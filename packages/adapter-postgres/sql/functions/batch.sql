@@ -1,8 +1,37 @@
--- Schema 2's batch: 003-batch.sql's, with rollover and grants in every limit a call sees (see
--- 005-effective-limits.sql). One batch of calls, applied in order in one transaction, each all or nothing
--- with its own result. `p_ops`: [{ t: 'c' | 's' | 'l' | 'r' | 'o', now, … }] (see src/batch.ts), `p_refs`:
--- the refs they point at by index, `p_settings`: { retention, eventRetention, history, callRetention,
--- sweep, now }. Returns { results, swept }.
+-- The charge / settle / lease algorithm as one server-side function, so that each batch of calls is one
+-- round trip and one transaction. It mirrors the JavaScript adapters' record adapter
+-- (@spendguard/core's record-adapter.ts) step for step; the conformance suite holds both to one
+-- behaviour. Its helpers are in limits.sql, feed.sql and forget.sql. `@schema` as in limits.sql.
+
+-- A row's totals as they stand, as a read, a refused or a replayed call reports them (a row the batch
+-- has not loaded, or created only to lock it, reads as absent: null `opened`); `carried` for refs with
+-- rollover, else null.
+CREATE OR REPLACE FUNCTION @schema.standing(
+  lim bigint, opened boolean, used bigint, reserved bigint, leased bigint, day text, day_used bigint, ref_day text, carried bigint
+) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $body$
+DECLARE
+  t jsonb;
+BEGIN
+  IF NOT coalesce(opened, false) THEN
+    t := jsonb_build_object('limit', lim, 'limitBefore', lim, 'used', 0, 'usedBefore', 0, 'reserved', 0, 'dayUsed', 0);
+  ELSE
+    t := jsonb_build_object('limit', lim, 'limitBefore', lim, 'used', used, 'usedBefore', used, 'reserved', reserved,
+      'dayUsed', CASE WHEN day = ref_day COLLATE "C" THEN day_used ELSE 0 END);
+    IF leased <> 0 THEN
+      t := t || jsonb_build_object('leased', leased);
+    END IF;
+  END IF;
+  IF carried IS NOT NULL THEN
+    t := t || jsonb_build_object('carried', carried);
+  END IF;
+  RETURN t;
+END $body$;
+
+-- One batch of calls, applied in order in one transaction, each all or nothing with its own result, with
+-- rollover and grants in every limit a call sees (see limits.sql). `p_ops`: [{ t: 'c' | 's' | 'l' | 'r' |
+-- 'o', now, … }] (see src/batch.ts), `p_refs`: the refs they point at by index, `p_settings`: { retention,
+-- eventRetention, history, callRetention, sweep, now }. Returns { results, swept }.
 --
 -- Each call's `now` is its caller's clock: it decides which grants count, as the callers decide periods
 -- and days. Housekeeping before the first call counts grants at that call's `now`; `now` in the settings
@@ -645,4 +674,3 @@ BEGIN
   INSERT INTO @schema.calls (id, results, forget_at) VALUES (p_id, to_jsonb(v_results), v_now + (p_settings->>'callRetention')::bigint);
   RETURN jsonb_build_object('results', to_jsonb(v_results), 'swept', v_swept);
 END $body$;
-

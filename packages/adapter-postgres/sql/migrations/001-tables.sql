@@ -1,5 +1,9 @@
 -- Schema 1: the tables. `@schema` is the adapter's schema, quoted. Text keys sort byte-wise (COLLATE "C"),
 -- as JavaScript compares period keys and pages instance names.
+--
+-- migrations/ holds what a schema version must change in order, once: tables, backfills of their data,
+-- and the DROP of a function whose arguments or result type changed. The functions themselves are in
+-- functions/, written once as they are now, and applied after any migration (see src/migrate.ts).
 
 -- One instance's totals in one period. `opened` is false for a row that a step created only to lock it
 -- (a call that was then refused): it reads as absent until a step first writes it.
