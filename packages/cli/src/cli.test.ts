@@ -115,6 +115,9 @@ describe.each(['ts', 'mjs'] as const)('spendguard with spendguard.config.%s', (k
     const unknown = await project.run(['status', 'nope']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/spendguard: UNKNOWN_BUDGET: .*nope/);
+    const unlisted = await project.run(['status', 'project:zzz']); // its advice is the command, not the API call
+    expect(unlisted.stderr).toContain('spendguard set-limit project <amount> --key <key>');
+    expect(unlisted.stderr).not.toContain('setLimit(');
     const rule = await project.run(['set-limit', 'nope', '5']);
     expect(rule.code).toBe(2);
     expect(rule.stderr).toContain('no rule nope');

@@ -102,7 +102,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (err instanceof ConfigError || err instanceof UsageError || err instanceof UnsafeServeError) {
       return fail(err.message, err instanceof UsageError ? 2 : 1);
     }
-    if (isSpendGuardError(err)) return fail(`${err.code}: ${err.message}`);
+    if (isSpendGuardError(err)) return fail(`${err.code}: ${asCommands(err.message)}`);
     return fail(err instanceof Error ? (err.stack ?? err.message) : String(err));
   }
+}
+
+/** The guard's advice names its API calls; at the command line, the command that does the same. */
+function asCommands(message: string): string {
+  return message.replace(/setLimit\('([^']*)', amount, key\)/g, 'spendguard set-limit $1 <amount> --key <key>');
 }
