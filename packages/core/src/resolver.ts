@@ -49,6 +49,9 @@ export class Resolver {
       for (const attr of rule.per) known.add(attr);
       for (const [attr] of rule.where) known.add(attr);
     }
+    // A required name is declared on purpose, not a typo: under strictAttributes it is known too, or no
+    // call could both carry it and pass.
+    for (const attr of policy.required) known.add(attr);
     this.known = known;
   }
 

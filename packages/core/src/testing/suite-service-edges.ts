@@ -86,7 +86,7 @@ export function serviceEdgesSuite(options: ConformanceOptions): void {
 
   describe('edges: attributes and bad input', () => {
     it('strictAttributes refuses a misspelt attribute; requiredAttributes a missing one; nothing is recorded', { timeout }, async () => {
-      const { guard } = await setup(options, { strictAttributes: true, requiredAttributes: ['project'] });
+      const { guard, clock } = await setup(options, { strictAttributes: true, requiredAttributes: ['project'] });
       expect(await codeOf(guard.spend({ projcet: 'api' } as Record<string, string>, 1))).toBe('INVALID_ATTRIBUTES');
       expect(await codeOf(guard.spend({}, 1))).toBe('INVALID_ATTRIBUTES');
       expect(await codeOf(guard.reserve({ project: 'api', user: 'u1' }, 1))).toBe('INVALID_ATTRIBUTES');
@@ -96,6 +96,17 @@ export function serviceEdgesSuite(options: ConformanceOptions): void {
       expect(() => createSpendGuard({ store: guardStore(guard), budgets: BUDGETS, requiredAttributes: [''] })).toThrow(
         /requiredAttributes/,
       );
+      // A required name no budget uses is known all the same: a call can carry it and pass.
+      const tagged = createSpendGuard({
+        store: guardStore(guard),
+        budgets: BUDGETS,
+        clock: clock.now,
+        strictAttributes: true,
+        requiredAttributes: ['tenant'],
+      });
+      expect((await tagged.spend({ tenant: 't1', project: 'api' }, 1)).allowed).toBe(true);
+      expect(await codeOf(tagged.spend({ tenant: 't1', tenat: 'x' } as Record<string, string>, 1))).toBe('INVALID_ATTRIBUTES');
+      expect(await usedOf(guard, 'monthly')).toBe(2);
     });
 
     it('bad input gets its own code, never STORE_UNAVAILABLE, and is never journalled, even with the store down', { timeout }, async () => {
