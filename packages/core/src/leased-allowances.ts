@@ -40,6 +40,13 @@ export interface Slice {
   totals?: InstanceTotals | null;
   /** A step that gives back or replaces the slice is in flight: admissions on it wait for it. */
   busy?: Promise<void> | undefined;
+  /**
+   * Any step for the slice is in flight (a periodic settlement lets admissions go on meanwhile): the
+   * next step waits for it. One at a time per slice, or a store that may apply calls out of order
+   * (Postgres runs batches on several connections) could apply an older step after a newer one and
+   * shrink the slice in the store under what the guard admits out of.
+   */
+  stepping?: Promise<void> | undefined;
   /** Steps sent for this slice, and the latest one applied: an older answer arriving later is ignored. */
   sent: number;
   applied: number;
@@ -115,7 +122,7 @@ export class LeasedAllowances {
     const { refs, rules } = resolved;
     for (;;) {
       const slices = refs.map((ref, i) => this.sliceOf(ref, rules[i] as Rule));
-      const busy = slices.filter((s) => s.busy !== undefined).map((s) => s.busy);
+      const busy = slices.filter((s) => s.stepping !== undefined).map((s) => s.stepping);
       if (busy.length > 0) {
         await Promise.all(busy);
         continue;
@@ -129,7 +136,7 @@ export class LeasedAllowances {
       }
       // A slice of the instance's ended period is settled first, in the same step: what it admitted is
       // recorded before the new period opens, so that what rollover carries into it counts it.
-      const ended = this.retired.filter((r) => !r.busy && !this.settled(r) && short.some((s) => s.ref.name === r.ref.name));
+      const ended = this.retired.filter((r) => !r.stepping && !this.settled(r) && short.some((s) => s.ref.name === r.ref.name));
       const items = [
         ...ended.map((r) => ({ slice: r, want: 0, min: 0 })),
         ...short.map((s) => ({ slice: s, want: Math.max(this.sizeOf(s), amount), min: amount })),
@@ -171,7 +178,7 @@ export class LeasedAllowances {
   /** Gives back this guard's slices on `refs` (before a store call that was refused retries). */
   async giveBack(refs: readonly InstanceRef[]): Promise<boolean> {
     const held = refs.map((r) => this.slices.get(r.name)).filter((s): s is Slice => s !== undefined && s.granted > 0);
-    for (const s of held) if (s.busy) await s.busy;
+    for (const s of held) while (s.stepping) await s.stepping;
     const still = held.filter((s) => s.granted > 0);
     if (still.length === 0) return false;
     await this.step(
@@ -201,7 +208,7 @@ export class LeasedAllowances {
     this.closing = true;
     this.stopTimer();
     await this.settling?.catch(() => {});
-    for (const s of this.slices.values()) if (s.busy) await s.busy;
+    for (const s of this.slices.values()) while (s.stepping) await s.stepping;
     await this.settleAll(true);
     unwatchAtExit(this);
   }
@@ -235,7 +242,7 @@ export class LeasedAllowances {
     const wasActive: Slice[] = [];
     let givesBack = false;
     for (const s of this.all()) {
-      if (s.busy || this.settled(s)) continue;
+      if (s.stepping || this.settled(s)) continue;
       const keep = final || this.retired.includes(s) || !s.active ? 0 : Math.max(0, this.roomOf(s));
       if (keep === 0 && s.granted > 0) givesBack = true;
       items.push({ slice: s, want: keep, min: keep });
@@ -252,7 +259,7 @@ export class LeasedAllowances {
       }
     }
     this.retired = this.retired.filter((s) => !this.settled(s));
-    for (const [name, s] of this.slices) if (this.settled(s) && !s.busy && !s.active) this.slices.delete(name);
+    for (const [name, s] of this.slices) if (this.settled(s) && !s.stepping && !s.active) this.slices.delete(name);
   }
 
   /**
@@ -284,6 +291,7 @@ export class LeasedAllowances {
     });
     const held = hold ? items.map((x) => x.slice).filter((s) => s.ref.hard) : [];
     for (const s of held) s.busy = busy;
+    for (const x of items) x.slice.stepping = busy;
     try {
       const outcome = await (this.host.store.lease as NonNullable<StorageAdapter['lease']>)(request);
       let events = NO_EVENTS;
@@ -308,6 +316,7 @@ export class LeasedAllowances {
       throw err;
     } finally {
       for (const s of held) s.busy = undefined;
+      for (const x of items) if (x.slice.stepping === busy) x.slice.stepping = undefined;
       done();
     }
   }
