@@ -126,6 +126,7 @@ describe('postgresAdapter schema upgrade', () => {
       expect(fresh.functions.map((f) => f.proname)).toEqual([
         'active_grants',
         'batch',
+        'bump_limits_version',
         'carried_in',
         'carried_into',
         'crosses_mark',

@@ -75,22 +75,36 @@ BEGIN
   RETURN @schema.carried_in((p_ref->'rollover'->>'max')::bigint, p_base, v_used);
 END $body$;
 
--- Writes a run-time limit override if the limits are still at `p_expected` (compare-and-set).
-CREATE OR REPLACE FUNCTION @schema.set_limit(p_name text, p_amount bigint, p_expected bigint) RETURNS jsonb
+-- The compare-and-set under set_limit and grant_limit: moves the limits version on by one if it is still
+-- `p_expected`. Answers { ok, version }: the new version, or the one it had moved on to. The caller holds
+-- the exclusive limits lock.
+CREATE OR REPLACE FUNCTION @schema.bump_limits_version(p_expected bigint) RETURNS jsonb
 LANGUAGE plpgsql AS $body$
 DECLARE
   v_version bigint;
 BEGIN
-  PERFORM pg_advisory_xact_lock(@lock + 2); -- waits for the batches that read the limits before
   UPDATE @schema.meta AS m SET value = m.value + 1 WHERE m.key = 'limits_version' AND m.value = p_expected
     RETURNING m.value INTO v_version;
   IF NOT FOUND THEN
     SELECT m.value INTO v_version FROM @schema.meta AS m WHERE m.key = 'limits_version';
     RETURN jsonb_build_object('ok', false, 'version', v_version);
   END IF;
-  INSERT INTO @schema.limits AS l (name, amount) VALUES (p_name, p_amount)
-    ON CONFLICT (name) DO UPDATE SET amount = excluded.amount;
   RETURN jsonb_build_object('ok', true, 'version', v_version);
+END $body$;
+
+-- Writes a run-time limit override if the limits are still at `p_expected` (compare-and-set).
+CREATE OR REPLACE FUNCTION @schema.set_limit(p_name text, p_amount bigint, p_expected bigint) RETURNS jsonb
+LANGUAGE plpgsql AS $body$
+DECLARE
+  v_res jsonb;
+BEGIN
+  PERFORM pg_advisory_xact_lock(@lock + 2); -- waits for the batches that read the limits before
+  v_res := @schema.bump_limits_version(p_expected);
+  IF (v_res->>'ok')::boolean THEN
+    INSERT INTO @schema.limits AS l (name, amount) VALUES (p_name, p_amount)
+      ON CONFLICT (name) DO UPDATE SET amount = excluded.amount;
+  END IF;
+  RETURN v_res;
 END $body$;
 
 -- Writes a grant if the limits are still at `p_expected` (compare-and-set, as set_limit), moving their
@@ -102,19 +116,17 @@ CREATE OR REPLACE FUNCTION @schema.grant_limit(
 LANGUAGE plpgsql AS $body$
 DECLARE
   v_version bigint;
+  v_res jsonb;
 BEGIN
   PERFORM pg_advisory_xact_lock(@lock + 2); -- waits for the batches that read the limits before
   IF EXISTS (SELECT 1 FROM @schema.grants AS g WHERE g.id = p_id) THEN
     SELECT m.value INTO v_version FROM @schema.meta AS m WHERE m.key = 'limits_version';
     RETURN jsonb_build_object('ok', true, 'version', v_version);
   END IF;
-  UPDATE @schema.meta AS m SET value = m.value + 1 WHERE m.key = 'limits_version' AND m.value = p_expected
-    RETURNING m.value INTO v_version;
-  IF NOT FOUND THEN
-    SELECT m.value INTO v_version FROM @schema.meta AS m WHERE m.key = 'limits_version';
-    RETURN jsonb_build_object('ok', false, 'version', v_version);
+  v_res := @schema.bump_limits_version(p_expected);
+  IF (v_res->>'ok')::boolean THEN
+    INSERT INTO @schema.grants (id, name, amount, expires_at, granted_at, reason)
+      VALUES (p_id, p_name, p_amount, p_expires_at, p_granted_at, p_reason);
   END IF;
-  INSERT INTO @schema.grants (id, name, amount, expires_at, granted_at, reason)
-    VALUES (p_id, p_name, p_amount, p_expires_at, p_granted_at, p_reason);
-  RETURN jsonb_build_object('ok', true, 'version', v_version);
+  RETURN v_res;
 END $body$;
